@@ -1,0 +1,60 @@
+export { AskCompleted, AskFailed, AskProgress, AskRequested, ToolCallSummary } from './ask.js';
+export { AuditEvent } from './audit.js';
+export {
+  InvalidPayloadError,
+  Messages,
+  messageKindOfType,
+  parsePayload,
+  SharedSchemas,
+  type MessageKind,
+  type MessageName,
+  type PayloadOf,
+} from './catalog.js';
+export {
+  CE_HEADERS,
+  CloudEventAttributes,
+  describeIssues,
+  fromCloudEventHeaders,
+  InvalidEnvelopeError,
+  jsonPointer,
+  toCloudEventHeaders,
+  TRACE_HEADERS,
+  type Headers,
+} from './cloudevents.js';
+export {
+  ContextId,
+  ErrorClass,
+  FieldIssue,
+  IdempotencyKey,
+  JsonObject,
+  Principal,
+  Region,
+  SafeError,
+  Scope,
+  TenantId,
+  Timestamp,
+  ToolName,
+  Usage,
+} from './common.js';
+export { exportJsonSchemas } from './json-schema.js';
+export {
+  ChatMessage,
+  ContentPart,
+  ModelFailed,
+  ModelRequest,
+  ModelResponse,
+  TextPart,
+  ToolCall,
+  ToolResultPart,
+  ToolSpec,
+  ToolUsePart,
+} from './model.js';
+export { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './tool-call.js';
+export {
+  RegistryChanged,
+  ToolAnnotations,
+  ToolDefinition,
+  ToolStatus,
+  ToolTransport,
+} from './tool-definition.js';
+export { dlqTopic, platformTopics, Topics, toolRequestsTopic, type PlatformTopic, type TopicSpec } from './topics.js';

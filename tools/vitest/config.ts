@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import swc from 'unplugin-swc';
-import { defineConfig, type UserConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 
 /** The test tiers; each has its own file pattern, timeouts and report file. */
 export type TestTier = 'unit' | 'integration' | 'e2e';
@@ -18,7 +18,7 @@ const include: Record<TestTier, string[]> = {
  * Infrastructure tiers run their files one at a time: they share one Kafka, one PostgreSQL and
  * one Redis on a 2-core machine.
  */
-export function projectConfig(projectDir: string, tier: TestTier): UserConfig {
+export function projectConfig(projectDir: string, tier: TestTier): ReturnType<typeof defineConfig> {
   let root = projectDir;
   while (!existsSync(join(root, 'nx.json')) && dirname(root) !== root) root = dirname(root);
   const name = basename(projectDir);
@@ -50,5 +50,5 @@ export function projectConfig(projectDir: string, tier: TestTier): UserConfig {
       reporters: ['default', 'json'],
       outputFile: { json: join(root, 'reports', 'tests', `${name}.${tier}.json`) },
     },
-  }) as UserConfig;
+  });
 }

@@ -1,0 +1,123 @@
+import type { CloudEventAttributes, Headers, MessageKind, TopicSpec } from '@toolbus/contracts';
+import type { z } from 'zod';
+
+/** A message to publish. The payload is JSON; `type` becomes the CloudEvents `ce_type`. */
+export interface OutgoingMessage<T = unknown> {
+  type: string;
+  value: T;
+  /** Kafka key: the contextId for conversation traffic, the idempotency key for tool traffic. */
+  key?: string;
+  /** Extra headers; `ce_*` attributes are set by the bus. */
+  headers?: Headers;
+  /** Event id; a random UUID when omitted. */
+  id?: string;
+  subject?: string;
+}
+
+/** A message as a handler receives it: decoded, validated, with its CloudEvents attributes. */
+export interface IncomingMessage<T = unknown> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: T;
+  headers: Headers;
+  event: CloudEventAttributes;
+  /** 1 on first delivery to this consumer, then 2, 3... while the handler is being retried. */
+  attempt: number;
+  /** Aborted when the consumer shuts down and the shutdown deadline passed. */
+  signal: AbortSignal;
+}
+
+export type MessageHandler<T> = (message: IncomingMessage<T>) => Promise<void>;
+
+/** Retry policy of a subscription: exponential backoff with full jitter, then the DLQ. */
+export interface RetryPolicy {
+  /** Attempts in total, including the first. Default 5. */
+  attempts?: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface SubscribeOptions<T = unknown> {
+  topic: string;
+  /** Consumer group; instances with the same group share the topic's partitions. */
+  groupId: string;
+  /** Most messages handled at once by this instance. Default 8. */
+  concurrency?: number;
+  /** Payload schema; a message that fails it is parked on the DLQ without being retried. */
+  schema?: z.ZodType<T>;
+  /** Accepted `ce_type` values; anything else is parked on the DLQ. */
+  types?: string[];
+  retry?: RetryPolicy;
+  /** Read from the oldest retained message when the group has no committed offset. Default true. */
+  fromBeginning?: boolean;
+}
+
+/** What a responder returns: the reply's type and payload. */
+export interface Reply<R = unknown> {
+  type: string;
+  value: R;
+  headers?: Headers;
+}
+
+export type RequestHandler<T, R> = (message: IncomingMessage<T>) => Promise<Reply<R>>;
+
+export interface RequestOptions<R = unknown> {
+  /** Topic the reply comes back on (e.g. `tool_responses`). */
+  replyTopic: string;
+  /** How long to wait; the deadline header tells the responder when to give up. Default 30 s. */
+  timeoutMs?: number;
+  /** Validates the reply payload; a reply that fails it rejects the request. */
+  replySchema?: z.ZodType<R>;
+}
+
+/** Counters of one subscription, for tests, benchmarks and health. */
+export interface SubscriptionStats {
+  inFlight: number;
+  maxInFlight: number;
+  /** Fetched messages not yet started: bounded by the fetch size, never the backlog. */
+  buffered: number;
+  maxBuffered: number;
+  handled: number;
+  retried: number;
+  deadLettered: number;
+  expired: number;
+}
+
+export interface Subscription {
+  readonly topic: string;
+  readonly groupId: string;
+  stats(): SubscriptionStats;
+  /** Stops fetching, lets in-flight work finish within the deadline, commits, disconnects. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+/**
+ * The platform's message bus. Implementations: Kafka (`createKafkaBus`) and in-memory
+ * (`createMemoryBus`); both pass the same contract suite, so services never know which.
+ */
+export interface MessageBus {
+  publish<T>(topic: string, message: OutgoingMessage<T>): Promise<void>;
+  subscribe<T>(options: SubscribeOptions<T>, handler: MessageHandler<T>): Promise<Subscription>;
+  /** Sends a request and waits for its one reply; rejects with RequestTimeoutError at the deadline. */
+  request<T, R>(topic: string, message: OutgoingMessage<T>, options: RequestOptions<R>): Promise<IncomingMessage<R>>;
+  /**
+   * Joins the reply group of `replyTopic` now, so the first request does not wait for it;
+   * services call it at start-up before reporting ready.
+   */
+  prepareReplies(replyTopic: string): Promise<void>;
+  /** Answers requests on a topic; the reply goes to the one instance that waits for it. */
+  respond<T, R>(options: SubscribeOptions<T>, handler: RequestHandler<T, R>): Promise<Subscription>;
+  /** Creates the topics that do not exist yet; existing ones are left as they are. */
+  ensureTopics(specs: TopicSpec[]): Promise<void>;
+  /** Stops every subscription (finishing in-flight work within the deadline) and disconnects. */
+  close(deadlineMs?: number): Promise<void>;
+  /** True while connected; used by readiness probes. */
+  isHealthy(): Promise<boolean>;
+}
+
+/** Convenience: options typed from a contracts message kind. */
+export function forKind<K extends MessageKind>(kind: K): { schema: K['schema']; types: string[] } {
+  return { schema: kind.schema, types: [kind.type] };
+}

@@ -1,0 +1,26 @@
+export { DLQ_HEADERS, REQUEST_FAILED_TYPE, TransportBus, type BusOptions } from './core/bus.js';
+export {
+  BusClosedError,
+  isRetryable,
+  NonRetryableError,
+  PoisonMessageError,
+  ReplyRouteLostError,
+  RequestFailedError,
+  RequestTimeoutError,
+} from './core/errors.js';
+export {
+  forKind,
+  type IncomingMessage,
+  type MessageBus,
+  type MessageHandler,
+  type OutgoingMessage,
+  type Reply,
+  type RequestHandler,
+  type RequestOptions,
+  type RetryPolicy,
+  type SubscribeOptions,
+  type Subscription,
+  type SubscriptionStats,
+} from './core/types.js';
+export { createKafkaBus, createMemoryBus, type KafkaBusOptions } from './factory.js';
+export { defaultMemoryBroker, MemoryBroker } from './memory/memory-transport.js';

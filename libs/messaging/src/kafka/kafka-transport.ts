@@ -25,6 +25,8 @@ export interface KafkaTransportOptions {
   partitionsConsumedConcurrently?: number;
 }
 
+const MAX_REQUEST_BYTES = 512 * 1024;
+
 interface Queued {
   records: ProduceRecord[];
   resolve(): void;
@@ -78,7 +80,24 @@ export class KafkaTransport implements Transport {
     this.flushScheduled = false;
     const items = this.queue;
     this.queue = [];
-    if (items.length === 0) return;
+    // One request per ~512 KiB: a broker refuses record batches over message.max.bytes (1 MiB).
+    let chunk: Queued[] = [];
+    let bytes = 0;
+    const sends: Promise<void>[] = [];
+    for (const item of items) {
+      chunk.push(item);
+      bytes += item.records.reduce((n, r) => n + r.value.length + 256, 0);
+      if (bytes >= MAX_REQUEST_BYTES) {
+        sends.push(this.send(chunk));
+        chunk = [];
+        bytes = 0;
+      }
+    }
+    if (chunk.length > 0) sends.push(this.send(chunk));
+    await Promise.all(sends);
+  }
+
+  private async send(items: Queued[]): Promise<void> {
     const byTopic = new Map<string, ProduceRecord[]>();
     for (const item of items) {
       for (const r of item.records) {

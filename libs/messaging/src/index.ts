@@ -24,3 +24,5 @@ export {
 } from './core/types.js';
 export { createKafkaBus, createMemoryBus, type KafkaBusOptions } from './factory.js';
 export { defaultMemoryBroker, MemoryBroker } from './memory/memory-transport.js';
+export { BusContext, BusTransport, OnMessage, OnRequest, type BusHandlerOptions } from './nest/bus-transport.js';
+export { InjectBus, MESSAGE_BUS, MessagingModule, type MessagingModuleOptions } from './nest/messaging.module.js';

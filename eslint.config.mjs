@@ -8,14 +8,25 @@ import tseslint from 'typescript-eslint';
 const constraints = (allowTesting) => [
   {
     sourceTag: 'type:service',
-    onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', ...(allowTesting ? ['type:testing'] : [])],
+    onlyDependOnLibsWithTags: [
+      'type:lib',
+      'type:contracts',
+      ...(allowTesting ? ['type:testing'] : []),
+    ],
   },
   {
     sourceTag: 'type:lib',
-    onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', ...(allowTesting ? ['type:testing'] : [])],
+    onlyDependOnLibsWithTags: [
+      'type:lib',
+      'type:contracts',
+      ...(allowTesting ? ['type:testing'] : []),
+    ],
   },
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
+  {
+    sourceTag: 'type:testing',
+    onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'],
+  },
 ];
 
 const boundaries = (allowTesting) => [
@@ -28,7 +39,13 @@ const boundaries = (allowTesting) => [
   },
 ];
 
-const testFiles = ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', '**/test/**/*.ts', '**/test/**/*.mjs'];
+const testFiles = [
+  '**/*.spec.ts',
+  '**/*.int-spec.ts',
+  '**/*.e2e-spec.ts',
+  '**/test/**/*.ts',
+  '**/test/**/*.mjs',
+];
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '**/reports/**', '**/.nx/**', '**/coverage/**'] },
@@ -39,18 +56,46 @@ export default tseslint.config(
     plugins: { '@nx': nx },
     languageOptions: {
       parserOptions: { emitDecoratorMetadata: true, experimentalDecorators: true },
-      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', Buffer: 'readonly', URL: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', structuredClone: 'readonly', performance: 'readonly', fetch: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        structuredClone: 'readonly',
+        performance: 'readonly',
+        fetch: 'readonly',
+      },
     },
     rules: {
       '@nx/enforce-module-boundaries': boundaries(false),
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       'no-restricted-imports': [
         'error',
         {
-          paths: [{ name: 'kafkajs', message: 'Kafka sits behind @toolbus/messaging; import the MessageBus instead.' }],
-          patterns: [{ group: ['@toolbus/*/src/*', '@toolbus/*/dist/*'], message: 'Import a library through its index only.' }],
+          paths: [
+            {
+              name: 'kafkajs',
+              message: 'Kafka sits behind @toolbus/messaging; import the MessageBus instead.',
+            },
+          ],
+          patterns: [
+            {
+              group: ['@toolbus/*/src/*', '@toolbus/*/dist/*'],
+              message: 'Import a library through its index only.',
+            },
+          ],
         },
       ],
     },
@@ -61,8 +106,17 @@ export default tseslint.config(
   },
   {
     // The one place allowed to talk to kafkajs directly.
-    files: ['libs/messaging/src/kafka/**/*.ts', 'libs/messaging/**/*.int-spec.ts', 'libs/messaging/bench/**'],
+    files: [
+      'libs/messaging/src/kafka/**/*.ts',
+      'libs/messaging/test/**',
+      'libs/messaging/bench/**',
+    ],
     rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    // Test configuration files share one factory from tools/, which is not a project.
+    files: ['**/vitest*.config.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
   },
   prettier,
 );

@@ -1,6 +1,8 @@
 // Writes libs/contracts/schemas/*.schema.json from the built library (nx run contracts:schemas).
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+// Runs against the built package (dist), the way another consumer of the library sees it.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { exportJsonSchemas } from '@toolbus/contracts';
 
 const dir = join(import.meta.dirname, '..', 'schemas');

@@ -1,14 +1,37 @@
 import { z } from 'zod';
-import { ContextId, ErrorClass, Principal, SafeError, Timestamp, ToolName, Usage } from './common.js';
+import {
+  ContextId,
+  ErrorClass,
+  Principal,
+  SafeError,
+  Timestamp,
+  ToolName,
+  Usage,
+} from './common.js';
 
 export const AskRequested = z
   .object({
     contextId: ContextId,
     principal: Principal,
     question: z.string().min(1).max(100_000).describe('What the user asked'),
-    model: z.string().min(1).max(100).default('default').describe('Model alias to use, e.g. default'),
-    maxTokens: z.number().int().positive().max(1_000_000).optional().describe('Token budget for the whole ask'),
-    tools: z.array(ToolName).max(256).optional().describe('Restrict the ask to these tools (still filtered by scopes)'),
+    model: z
+      .string()
+      .min(1)
+      .max(100)
+      .default('default')
+      .describe('Model alias to use, e.g. default'),
+    maxTokens: z
+      .number()
+      .int()
+      .positive()
+      .max(1_000_000)
+      .optional()
+      .describe('Token budget for the whole ask'),
+    tools: z
+      .array(ToolName)
+      .max(256)
+      .optional()
+      .describe('Restrict the ask to these tools (still filtered by scopes)'),
     region: z.string().optional().describe('Data region the caller requires'),
     requestedAt: Timestamp,
   })

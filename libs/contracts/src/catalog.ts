@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AskCompleted, AskFailed, AskProgress, AskRequested } from './ask.js';
 import { AuditEvent } from './audit.js';
 import { CloudEventAttributes, describeIssues } from './cloudevents.js';

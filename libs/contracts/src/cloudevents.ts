@@ -26,18 +26,43 @@ export const CloudEventAttributes = z
   .object({
     specversion: z.literal('1.0').describe('CloudEvents spec version; always "1.0"'),
     id: z.string().min(1).max(256).describe('Unique id of this event (a UUID)'),
-    source: z.string().min(1).max(512).describe('URI-reference of the producing service, e.g. /toolbus/gateway'),
+    source: z
+      .string()
+      .min(1)
+      .max(512)
+      .describe('URI-reference of the producing service, e.g. /toolbus/gateway'),
     type: z
       .string()
-      .regex(/^[a-z0-9]+(\.[a-z0-9_]+)+\.v[0-9]+$/, 'type must look like dev.toolbus.<area>.<event>.v<N>')
+      .regex(
+        /^[a-z0-9]+(\.[a-z0-9_]+)+\.v[0-9]+$/,
+        'type must look like dev.toolbus.<area>.<event>.v<N>',
+      )
       .describe('Event type, e.g. dev.toolbus.ask.requested.v1'),
     time: z.iso.datetime({ offset: true }).describe('When the event happened (RFC 3339)'),
     subject: z.string().max(512).optional().describe('What the event is about, e.g. a tool name'),
     datacontenttype: z.literal('application/json').default('application/json'),
-    correlationid: z.string().min(1).max(256).optional().describe('Request-reply: ties a reply to its request'),
-    replyto: z.string().min(1).max(249).optional().describe('Request-reply: topic the reply goes to'),
-    replypartition: z.coerce.number().int().min(0).optional().describe('Request-reply: partition the reply goes to'),
-    deadline: z.iso.datetime({ offset: true }).optional().describe('Request-reply: after this instant nobody waits'),
+    correlationid: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe('Request-reply: ties a reply to its request'),
+    replyto: z
+      .string()
+      .min(1)
+      .max(249)
+      .optional()
+      .describe('Request-reply: topic the reply goes to'),
+    replypartition: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Request-reply: partition the reply goes to'),
+    deadline: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('Request-reply: after this instant nobody waits'),
   })
   .describe('CloudEvents 1.0 attributes carried as ce_* Kafka headers (binary content mode)');
 export type CloudEventAttributes = z.infer<typeof CloudEventAttributes>;
@@ -58,7 +83,8 @@ export function toCloudEventHeaders(attrs: CloudEventAttributes): Headers {
   if (attrs.subject !== undefined) h[CE_HEADERS.subject] = attrs.subject;
   if (attrs.correlationid !== undefined) h[CE_HEADERS.correlationid] = attrs.correlationid;
   if (attrs.replyto !== undefined) h[CE_HEADERS.replyto] = attrs.replyto;
-  if (attrs.replypartition !== undefined) h[CE_HEADERS.replypartition] = String(attrs.replypartition);
+  if (attrs.replypartition !== undefined)
+    h[CE_HEADERS.replypartition] = String(attrs.replypartition);
   if (attrs.deadline !== undefined) h[CE_HEADERS.deadline] = attrs.deadline;
   return h;
 }
@@ -94,7 +120,9 @@ export function fromCloudEventHeaders(headers: Headers): CloudEventAttributes {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const attr = String(issue?.path[0] ?? 'envelope');
-    throw new InvalidEnvelopeError(`invalid CloudEvents header ce_${attr}: ${issue?.message ?? 'invalid'}`);
+    throw new InvalidEnvelopeError(
+      `invalid CloudEvents header ce_${attr}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return parsed.data;
 }

@@ -3,7 +3,10 @@ import { z } from 'zod';
 /** Tool names as the registry accepts them. */
 export const ToolName = z
   .string()
-  .regex(/^[a-z][a-z0-9_]{0,63}$/, 'must start with a lower-case letter and use only a-z, 0-9 and _ (at most 64)')
+  .regex(
+    /^[a-z][a-z0-9_]{0,63}$/,
+    'must start with a lower-case letter and use only a-z, 0-9 and _ (at most 64)',
+  )
   .describe('Tool name, e.g. get_credit_limit');
 
 /** Scopes look like `crm:read` or `registry:approve`. */
@@ -24,21 +27,31 @@ export const TenantId = z
   .describe('Tenant id');
 
 /** Conversation id: keys conversation traffic so one conversation stays ordered. */
-export const ContextId = z.string().min(8).max(128).describe('Conversation id; the Kafka key of conversation traffic');
+export const ContextId = z
+  .string()
+  .min(8)
+  .max(128)
+  .describe('Conversation id; the Kafka key of conversation traffic');
 
 export const IdempotencyKey = z
   .string()
   .min(8)
   .max(200)
   .regex(/^[A-Za-z0-9._:-]+$/, 'must use only letters, digits and . _ : -')
-  .describe('Idempotency key of a tool call; the Kafka key of tool traffic and the dedup key of consumers');
+  .describe(
+    'Idempotency key of a tool call; the Kafka key of tool traffic and the dedup key of consumers',
+  );
 
 export const Timestamp = z.iso.datetime({ offset: true }).describe('RFC 3339 timestamp');
 
 /** Who is acting: a user, a service, or an API key, with the scopes it was granted. */
 export const Principal = z
   .object({
-    subject: z.string().min(1).max(256).describe('Stable id of the caller (JWT sub, service name or API key id)'),
+    subject: z
+      .string()
+      .min(1)
+      .max(256)
+      .describe('Stable id of the caller (JWT sub, service name or API key id)'),
     kind: z.enum(['user', 'service', 'api_key']).describe('What kind of caller this is'),
     tenant: TenantId,
     scopes: z.array(Scope).max(256).describe('Scopes granted to the caller'),
@@ -67,7 +80,17 @@ export type Usage = z.infer<typeof Usage>;
  * succeed if tried again; the others will not.
  */
 export const ErrorClass = z
-  .enum(['validation', 'business', 'forbidden', 'not_found', 'timeout', 'unavailable', 'rate_limited', 'budget_exceeded', 'internal'])
+  .enum([
+    'validation',
+    'business',
+    'forbidden',
+    'not_found',
+    'timeout',
+    'unavailable',
+    'rate_limited',
+    'budget_exceeded',
+    'internal',
+  ])
   .describe('Error class');
 export type ErrorClass = z.infer<typeof ErrorClass>;
 
@@ -85,8 +108,16 @@ export type FieldIssue = z.infer<typeof FieldIssue>;
 export const SafeError = z
   .object({
     class: ErrorClass,
-    code: z.string().min(1).max(100).describe('Machine-readable code, e.g. invalid_input, customer_not_found'),
-    message: z.string().min(1).max(2000).describe('Human-readable explanation, safe to show a model'),
+    code: z
+      .string()
+      .min(1)
+      .max(100)
+      .describe('Machine-readable code, e.g. invalid_input, customer_not_found'),
+    message: z
+      .string()
+      .min(1)
+      .max(2000)
+      .describe('Human-readable explanation, safe to show a model'),
     retryable: z.boolean(),
     issues: z.array(FieldIssue).max(100).optional(),
   })

@@ -40,7 +40,9 @@ describe('topics', () => {
   });
 
   it('rejects a tool service name that would make a bad topic, saying why', () => {
-    expect(() => toolRequestsTopic('CRM service')).toThrow(/tool service name "CRM service" is invalid/);
+    expect(() => toolRequestsTopic('CRM service')).toThrow(
+      /tool service name "CRM service" is invalid/,
+    );
   });
 
   it('lists every platform topic with a DLQ, and compacts the registry change log', () => {
@@ -83,9 +85,9 @@ describe('CloudEvents envelope', () => {
   });
 
   it('names a malformed header and a foreign content type', () => {
-    expect(() => fromCloudEventHeaders({ ...toCloudEventHeaders(attrs), ce_type: 'Not A Type' })).toThrow(
-      /invalid CloudEvents header ce_type/,
-    );
+    expect(() =>
+      fromCloudEventHeaders({ ...toCloudEventHeaders(attrs), ce_type: 'Not A Type' }),
+    ).toThrow(/invalid CloudEvents header ce_type/);
     expect(() =>
       fromCloudEventHeaders({ ...toCloudEventHeaders(attrs), 'content-type': 'application/xml' }),
     ).toThrow(/unsupported content-type "application\/xml"/);
@@ -112,7 +114,9 @@ describe('message schemas', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(InvalidPayloadError);
-    expect(String((error as Error).message)).toMatch(/^payload does not match dev\.toolbus\.tool_call\.requested\.v1: /);
+    expect(String((error as Error).message)).toMatch(
+      /^payload does not match dev\.toolbus\.tool_call\.requested\.v1: /,
+    );
     expect((error as Error).message).toContain('/tool: must start with a lower-case letter');
     expect((error as Error).message).toContain('/principal/scopes/0: must look like area:action');
   });
@@ -125,10 +129,22 @@ describe('message schemas', () => {
       maxTokens: 1024,
       messages: [
         { role: 'user', content: [{ type: 'text', text: 'credit limit of Acme?' }] },
-        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'find_customer', input: { query: 'Acme' } }] },
-        { role: 'user', content: [{ type: 'tool_result', toolUseId: 't1', content: [{ type: 'text', text: '{}' }] }] },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'tool_use', id: 't1', name: 'find_customer', input: { query: 'Acme' } },
+          ],
+        },
+        {
+          role: 'user',
+          content: [
+            { type: 'tool_result', toolUseId: 't1', content: [{ type: 'text', text: '{}' }] },
+          ],
+        },
       ],
-      tools: [{ name: 'find_customer', description: 'Find a customer', inputSchema: { type: 'object' } }],
+      tools: [
+        { name: 'find_customer', description: 'Find a customer', inputSchema: { type: 'object' } },
+      ],
     };
     expect(parsePayload(Messages.modelRequested, req).messages).toHaveLength(3);
     const bad = structuredClone(req);
@@ -141,7 +157,9 @@ describe('JSON Schema export', () => {
   const exported = exportJsonSchemas();
 
   it('matches the checked-in files (run `npx nx run contracts:schemas` after changing a schema)', () => {
-    const files = readdirSync(schemaDir).filter((f) => f.endsWith('.schema.json')).sort();
+    const files = readdirSync(schemaDir)
+      .filter((f) => f.endsWith('.schema.json'))
+      .sort();
     expect(files).toEqual(Object.keys(exported).sort());
     for (const f of files) {
       expect(JSON.parse(readFileSync(join(schemaDir, f), 'utf8')), f).toEqual(exported[f]);
@@ -151,7 +169,9 @@ describe('JSON Schema export', () => {
   it('validates the same messages as zod, as another language would with the files alone', () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats(ajv);
-    const file = JSON.parse(readFileSync(join(schemaDir, 'tool_call.requested.schema.json'), 'utf8'));
+    const file = JSON.parse(
+      readFileSync(join(schemaDir, 'tool_call.requested.schema.json'), 'utf8'),
+    );
     const validate = ajv.compile(file);
     expect(validate(toolCall)).toBe(true);
     expect(validate({ ...toolCall, tool: 'Bad Name' })).toBe(false);

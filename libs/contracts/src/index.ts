@@ -57,4 +57,11 @@ export {
   ToolStatus,
   ToolTransport,
 } from './tool-definition.js';
-export { dlqTopic, platformTopics, Topics, toolRequestsTopic, type PlatformTopic, type TopicSpec } from './topics.js';
+export {
+  dlqTopic,
+  platformTopics,
+  Topics,
+  toolRequestsTopic,
+  type PlatformTopic,
+  type TopicSpec,
+} from './topics.js';

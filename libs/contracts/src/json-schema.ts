@@ -13,10 +13,15 @@ export function exportJsonSchemas(): Record<string, object> {
   const out: Record<string, object> = {};
   const add = (name: string, schema: z.ZodType, extra: Record<string, unknown>) => {
     const file = `${name}.schema.json`;
-    const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+    const json = z.toJSONSchema(schema, {
+      target: 'draft-2020-12',
+      io: 'input',
+      unrepresentable: 'any',
+    });
     out[file] = { $id: BASE_ID + file, ...extra, ...json };
   };
-  for (const m of Object.values(Messages)) add(m.name, m.schema, { title: m.type, 'x-cloudevents-type': m.type });
+  for (const m of Object.values(Messages))
+    add(m.name, m.schema, { title: m.type, 'x-cloudevents-type': m.type });
   for (const [name, schema] of Object.entries(SharedSchemas)) add(name, schema, { title: name });
   return out;
 }

@@ -4,7 +4,11 @@ import { ContextId, JsonObject, SafeError, TenantId, ToolName, Usage } from './c
 export const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 export const ToolUsePart = z.object({
   type: z.literal('tool_use'),
-  id: z.string().min(1).max(128).describe('Id the model gave this call; the tool_result refers to it'),
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .describe('Id the model gave this call; the tool_result refers to it'),
   name: ToolName,
   input: JsonObject,
 });
@@ -41,12 +45,21 @@ export const ModelRequest = z
     tools: z.array(ToolSpec).max(256).default([]),
     maxTokens: z.number().int().positive().max(1_000_000),
     temperature: z.number().min(0).max(2).optional(),
-    remainingBudgetTokens: z.number().int().nonnegative().optional().describe('Tokens the conversation may still spend'),
+    remainingBudgetTokens: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('Tokens the conversation may still spend'),
   })
   .describe('One normalized call to a model');
 export type ModelRequest = z.infer<typeof ModelRequest>;
 
-export const ToolCall = z.object({ id: z.string().min(1).max(128), name: ToolName, input: JsonObject });
+export const ToolCall = z.object({
+  id: z.string().min(1).max(128),
+  name: ToolName,
+  input: JsonObject,
+});
 export type ToolCall = z.infer<typeof ToolCall>;
 
 export const ModelResponse = z

@@ -1,9 +1,23 @@
 import { z } from 'zod';
-import { ContextId, IdempotencyKey, JsonObject, Principal, Region, SafeError, TenantId, Timestamp, ToolName } from './common.js';
+import {
+  ContextId,
+  IdempotencyKey,
+  JsonObject,
+  Principal,
+  Region,
+  SafeError,
+  TenantId,
+  Timestamp,
+  ToolName,
+} from './common.js';
 
 export const ToolCallRequested = z
   .object({
-    callId: z.string().min(1).max(128).describe('Id of this attempt (unique per delivery attempt by the orchestrator)'),
+    callId: z
+      .string()
+      .min(1)
+      .max(128)
+      .describe('Id of this attempt (unique per delivery attempt by the orchestrator)'),
     idempotencyKey: IdempotencyKey,
     tool: ToolName,
     toolVersion: z.string().max(64).optional(),
@@ -25,7 +39,9 @@ export const ToolCallCompleted = z
     tool: ToolName,
     output: z.unknown().describe('The tool output (JSON), valid against the tool output schema'),
     durationMs: z.number().nonnegative(),
-    deduplicated: z.boolean().describe('True when the stored result of an earlier identical call was returned'),
+    deduplicated: z
+      .boolean()
+      .describe('True when the stored result of an earlier identical call was returned'),
     completedAt: Timestamp,
   })
   .describe('A tool call that succeeded');

@@ -12,7 +12,10 @@ export const ToolAnnotations = z
 export type ToolAnnotations = z.infer<typeof ToolAnnotations>;
 
 export const ToolTransport = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('kafka'), topic: z.string().regex(/^tool_requests\.[a-z][a-z0-9-]*$/, 'must be tool_requests.<service>') }),
+  z.object({
+    kind: z.literal('kafka'),
+    topic: z.string().regex(/^tool_requests\.[a-z][a-z0-9-]*$/, 'must be tool_requests.<service>'),
+  }),
   z.object({ kind: z.literal('http'), url: z.url({ protocol: /^https?$/ }) }),
 ]);
 export type ToolTransport = z.infer<typeof ToolTransport>;
@@ -23,7 +26,9 @@ export type ToolStatus = z.infer<typeof ToolStatus>;
 export const ToolDefinition = z
   .object({
     name: ToolName,
-    version: z.string().regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, 'must be a semantic version such as 1.2.0'),
+    version: z
+      .string()
+      .regex(/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, 'must be a semantic version such as 1.2.0'),
     title: z.string().min(1).max(200),
     description: z.string().min(1).max(10_000),
     inputSchema: JsonObject.describe('JSON Schema of the input; must describe an object'),
@@ -35,7 +40,10 @@ export const ToolDefinition = z
     timeoutMs: z.number().int().positive().max(600_000).default(2000),
     cacheTtlSeconds: z.number().int().nonnegative().max(86_400).default(0),
     transport: ToolTransport,
-    sync: z.boolean().default(false).describe('Synchronous tools are called over HTTP with a deadline'),
+    sync: z
+      .boolean()
+      .default(false)
+      .describe('Synchronous tools are called over HTTP with a deadline'),
     region: Region.describe('Where the tool processes data'),
     tags: z.array(z.string().min(1).max(64)).max(32).default([]),
     status: ToolStatus.default('draft'),

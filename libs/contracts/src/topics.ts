@@ -55,7 +55,11 @@ export function platformTopics(toolServices: readonly string[] = []): TopicSpec[
     { name: Topics.toolResponses, partitions: 16, retentionMs: 1 * DAY },
     { name: Topics.audit, partitions: 6, retentionMs: 30 * DAY },
     { name: Topics.registryChanges, partitions: 3, compacted: true },
-    ...toolServices.map((s) => ({ name: toolRequestsTopic(s), partitions: 12, retentionMs: 7 * DAY })),
+    ...toolServices.map((s) => ({
+      name: toolRequestsTopic(s),
+      partitions: 12,
+      retentionMs: 7 * DAY,
+    })),
   ];
   return base.flatMap((t) => [t, { name: dlqTopic(t.name), partitions: 1, retentionMs: 30 * DAY }]);
 }

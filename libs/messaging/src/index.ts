@@ -22,7 +22,19 @@ export {
   type Subscription,
   type SubscriptionStats,
 } from './core/types.js';
-export { createKafkaBus, createMemoryBus, type KafkaBusOptions } from './factory.js';
+export { createKafkaBus, type KafkaBusOptions } from './kafka/kafka-bus.js';
+export { createMemoryBus } from './memory/memory-bus.js';
 export { defaultMemoryBroker, MemoryBroker } from './memory/memory-transport.js';
-export { BusContext, BusTransport, OnMessage, OnRequest, type BusHandlerOptions } from './nest/bus-transport.js';
-export { InjectBus, MESSAGE_BUS, MessagingModule, type MessagingModuleOptions } from './nest/messaging.module.js';
+export {
+  BusContext,
+  BusTransport,
+  OnMessage,
+  OnRequest,
+  type BusHandlerOptions,
+} from './nest/bus-transport.js';
+export {
+  InjectBus,
+  MESSAGE_BUS,
+  MessagingModule,
+  type MessagingModuleOptions,
+} from './nest/messaging.module.js';

@@ -48,12 +48,23 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const bus = h.bus('publisher');
     const { seen, ready } = collect<Greeting>(bus, topic);
     await ready;
-    await bus.publish<Greeting>(topic, { type: GREETING, key: 'k-1', value: { text: 'hi', n: 1 }, headers: { 'x-tenant': 'acme' }, subject: 'greet' });
+    await bus.publish<Greeting>(topic, {
+      type: GREETING,
+      key: 'k-1',
+      value: { text: 'hi', n: 1 },
+      headers: { 'x-tenant': 'acme' },
+      subject: 'greet',
+    });
     const [m] = await waitFor(() => (seen.length ? seen : undefined), { what: 'the message' });
     expect(m!.value).toEqual({ text: 'hi', n: 1 });
     expect(m!.key).toBe('k-1');
     expect(m!.headers['x-tenant']).toBe('acme');
-    expect(m!.event).toMatchObject({ specversion: '1.0', type: GREETING, source: '/toolbus/publisher', subject: 'greet' });
+    expect(m!.event).toMatchObject({
+      specversion: '1.0',
+      type: GREETING,
+      source: '/toolbus/publisher',
+      subject: 'greet',
+    });
     expect(m!.event.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(m!.attempt).toBe(1);
   });
@@ -63,16 +74,25 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const bus = h.bus();
     const order = new Map<string, number[]>();
     let total = 0;
-    await bus.subscribe<Greeting>({ topic, groupId: uniqueName('g'), concurrency: 8, schema: Greeting }, async (m) => {
-      await new Promise((r) => setTimeout(r, Math.random() * 5));
-      const list = order.get(m.key!) ?? [];
-      list.push(m.value.n);
-      order.set(m.key!, list);
-      total++;
-    });
+    await bus.subscribe<Greeting>(
+      { topic, groupId: uniqueName('g'), concurrency: 8, schema: Greeting },
+      async (m) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 5));
+        const list = order.get(m.key!) ?? [];
+        list.push(m.value.n);
+        order.set(m.key!, list);
+        total++;
+      },
+    );
     const keys = ['a', 'b', 'c', 'd'];
     await Promise.all(
-      Array.from({ length: 120 }, (_, i) => bus.publish<Greeting>(topic, { type: GREETING, key: keys[i % 4], value: { text: 'x', n: i } })),
+      Array.from({ length: 120 }, (_, i) =>
+        bus.publish<Greeting>(topic, {
+          type: GREETING,
+          key: keys[i % 4],
+          value: { text: 'x', n: i },
+        }),
+      ),
     );
     await waitFor(() => total === 120, { what: '120 messages', timeoutMs: 30_000 });
     for (const k of keys) {
@@ -88,14 +108,21 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     let now = 0;
     let peak = 0;
     let done = 0;
-    const sub = await bus.subscribe({ topic, groupId: uniqueName('g'), concurrency: 4 }, async () => {
-      now++;
-      peak = Math.max(peak, now);
-      await new Promise((r) => setTimeout(r, 5));
-      now--;
-      done++;
-    });
-    await Promise.all(Array.from({ length: 200 }, (_, i) => bus.publish(topic, { type: GREETING, value: { n: i } })));
+    const sub = await bus.subscribe(
+      { topic, groupId: uniqueName('g'), concurrency: 4 },
+      async () => {
+        now++;
+        peak = Math.max(peak, now);
+        await new Promise((r) => setTimeout(r, 5));
+        now--;
+        done++;
+      },
+    );
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        bus.publish(topic, { type: GREETING, value: { n: i } }),
+      ),
+    );
     await waitFor(() => done === 200, { what: '200 handled', timeoutMs: 30_000 });
     expect(peak).toBe(4);
     expect(sub.stats().maxInFlight).toBe(4);
@@ -107,7 +134,12 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const attempts: number[] = [];
     const good: number[] = [];
     await bus.subscribe<Greeting>(
-      { topic, groupId: uniqueName('g'), schema: Greeting, retry: { attempts: 3, initialDelayMs: 10, maxDelayMs: 50 } },
+      {
+        topic,
+        groupId: uniqueName('g'),
+        schema: Greeting,
+        retry: { attempts: 3, initialDelayMs: 10, maxDelayMs: 50 },
+      },
       async (m) => {
         if (m.value.text === 'poison') {
           attempts.push(m.attempt);
@@ -118,9 +150,18 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     );
     const dead = collect<Greeting>(bus, dlqTopic(topic));
     await dead.ready;
-    await bus.publish<Greeting>(topic, { type: GREETING, key: 'same', value: { text: 'poison', n: 0 }, headers: { 'x-origin': 'test' } });
-    for (let n = 1; n <= 5; n++) await bus.publish<Greeting>(topic, { type: GREETING, key: 'same', value: { text: 'ok', n } });
-    await waitFor(() => good.length === 5 && dead.seen.length === 1, { what: 'the DLQ entry and 5 good messages', timeoutMs: 30_000 });
+    await bus.publish<Greeting>(topic, {
+      type: GREETING,
+      key: 'same',
+      value: { text: 'poison', n: 0 },
+      headers: { 'x-origin': 'test' },
+    });
+    for (let n = 1; n <= 5; n++)
+      await bus.publish<Greeting>(topic, { type: GREETING, key: 'same', value: { text: 'ok', n } });
+    await waitFor(() => good.length === 5 && dead.seen.length === 1, {
+      what: 'the DLQ entry and 5 good messages',
+      timeoutMs: 30_000,
+    });
     expect(attempts).toEqual([1, 2, 3]);
     expect(good).toEqual([1, 2, 3, 4, 5]);
     const d = dead.seen[0]!;
@@ -136,10 +177,13 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const topic = await h.topic();
     const bus = h.bus();
     let calls = 0;
-    await bus.subscribe({ topic, groupId: uniqueName('g'), retry: { attempts: 5, initialDelayMs: 10 } }, async () => {
-      calls++;
-      throw new NonRetryableError('credit limit may not be negative');
-    });
+    await bus.subscribe(
+      { topic, groupId: uniqueName('g'), retry: { attempts: 5, initialDelayMs: 10 } },
+      async () => {
+        calls++;
+        throw new NonRetryableError('credit limit may not be negative');
+      },
+    );
     const dead = collect(bus, dlqTopic(topic));
     await dead.ready;
     await bus.publish(topic, { type: GREETING, value: { n: 1 } });
@@ -153,18 +197,38 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const topic = await h.topic();
     const bus = h.bus();
     const good: Greeting[] = [];
-    const sub = await bus.subscribe<Greeting>({ topic, groupId: uniqueName('g'), schema: Greeting, types: [GREETING] }, async (m) => {
-      good.push(m.value);
-    });
+    const sub = await bus.subscribe<Greeting>(
+      { topic, groupId: uniqueName('g'), schema: Greeting, types: [GREETING] },
+      async (m) => {
+        good.push(m.value);
+      },
+    );
     const ce = (type = GREETING) =>
-      toCloudEventHeaders({ specversion: '1.0', id: uniqueName('e'), source: '/test', type, time: new Date().toISOString(), datacontenttype: 'application/json' });
-    await h.publishRaw(topic, { key: 'legacy', value: JSON.stringify({ text: 'x', n: 1 }), headers: { 'x-who': 'legacy-producer' } });
+      toCloudEventHeaders({
+        specversion: '1.0',
+        id: uniqueName('e'),
+        source: '/test',
+        type,
+        time: new Date().toISOString(),
+        datacontenttype: 'application/json',
+      });
+    await h.publishRaw(topic, {
+      key: 'legacy',
+      value: JSON.stringify({ text: 'x', n: 1 }),
+      headers: { 'x-who': 'legacy-producer' },
+    });
     await h.publishRaw(topic, { value: '{not json', headers: ce() });
-    await h.publishRaw(topic, { value: JSON.stringify({ text: 'x', n: 1 }), headers: ce('dev.toolbus.other.thing.v1') });
+    await h.publishRaw(topic, {
+      value: JSON.stringify({ text: 'x', n: 1 }),
+      headers: ce('dev.toolbus.other.thing.v1'),
+    });
     await h.publishRaw(topic, { value: JSON.stringify({ text: 42 }), headers: ce() });
     await h.publishRaw(topic, { value: null, headers: ce() });
     await bus.publish<Greeting>(topic, { type: GREETING, value: { text: 'fine', n: 7 } });
-    await waitFor(() => good.length === 1 && sub.stats().deadLettered === 5, { what: 'the good message and 5 parked ones', timeoutMs: 30_000 });
+    await waitFor(() => good.length === 1 && sub.stats().deadLettered === 5, {
+      what: 'the good message and 5 parked ones',
+      timeoutMs: 30_000,
+    });
     expect(good).toEqual([{ text: 'fine', n: 7 }]);
     const dead = await h.readRaw(dlqTopic(topic), 5);
     const reasons = dead.map((d) => d.headers[DLQ_HEADERS.reason]);
@@ -172,7 +236,9 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
       'missing CloudEvents header ce_specversion',
       expect.stringMatching(/^value is not JSON: /),
       `unexpected ce_type "dev.toolbus.other.thing.v1": this consumer accepts ${GREETING}`,
-      expect.stringMatching(new RegExp(`^payload does not match ${GREETING.replace(/\./g, '\\.')}: /text: .*; /n: `)),
+      expect.stringMatching(
+        new RegExp(`^payload does not match ${GREETING.replace(/\./g, '\\.')}: /text: .*; /n: `),
+      ),
       'message has no value: expected a JSON payload',
     ]);
     for (const d of dead) {
@@ -191,11 +257,17 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const responderGroup = uniqueName('responders');
     const [r1, r2] = [h.bus('responder'), h.bus('responder')];
     const served = { r1: 0, r2: 0 };
-    for (const [bus, name] of [[r1, 'r1'], [r2, 'r2']] as const) {
-      await bus.respond<Greeting, Greeting>({ topic: requests, groupId: responderGroup, schema: Greeting }, async (m) => {
-        served[name]++;
-        return { type: GREETING, value: { text: `re: ${m.value.text}`, n: m.value.n * 2 } };
-      });
+    for (const [bus, name] of [
+      [r1, 'r1'],
+      [r2, 'r2'],
+    ] as const) {
+      await bus.respond<Greeting, Greeting>(
+        { topic: requests, groupId: responderGroup, schema: Greeting },
+        async (m) => {
+          served[name]++;
+          return { type: GREETING, value: { text: `re: ${m.value.text}`, n: m.value.n * 2 } };
+        },
+      );
     }
     const service = uniqueName('caller');
     const [c1, c2] = [h.bus(service), h.bus(service)];
@@ -205,7 +277,11 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const calls = Array.from({ length: 200 }, (_, i) => {
       const caller = i % 2 ? c1 : c2;
       return caller
-        .request<Greeting, Greeting>(requests, { type: GREETING, key: `k${i}`, value: { text: `q${i}`, n: i } }, { replyTopic: replies, timeoutMs: 20_000, replySchema: Greeting })
+        .request<Greeting, Greeting>(
+          requests,
+          { type: GREETING, key: `k${i}`, value: { text: `q${i}`, n: i } },
+          { replyTopic: replies, timeoutMs: 20_000, replySchema: Greeting },
+        )
         .then((reply) => ({ i, reply }));
     });
     const results = await Promise.all(calls);
@@ -222,7 +298,9 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const bus = h.bus();
     await bus.prepareReplies(replies);
     const started = Date.now();
-    const error = await bus.request(requests, { type: GREETING, value: {} }, { replyTopic: replies, timeoutMs: 800 }).catch((e: unknown) => e);
+    const error = await bus
+      .request(requests, { type: GREETING, value: {} }, { replyTopic: replies, timeoutMs: 800 })
+      .catch((e: unknown) => e);
     const elapsed = Date.now() - started;
     expect(error).toBeInstanceOf(RequestTimeoutError);
     expect((error as Error).message).toBe(`no reply to a request on ${requests} within 800 ms`);
@@ -234,10 +312,15 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const requests = await h.topic();
     const replies = await h.topic(2);
     const bus = h.bus();
-    await bus.respond({ topic: requests, groupId: uniqueName('g'), retry: { attempts: 2, initialDelayMs: 10 } }, async () => {
-      throw new Error('upstream CRM is down');
-    });
-    const error = await bus.request(requests, { type: GREETING, value: {} }, { replyTopic: replies, timeoutMs: 20_000 }).catch((e: unknown) => e);
+    await bus.respond(
+      { topic: requests, groupId: uniqueName('g'), retry: { attempts: 2, initialDelayMs: 10 } },
+      async () => {
+        throw new Error('upstream CRM is down');
+      },
+    );
+    const error = await bus
+      .request(requests, { type: GREETING, value: {} }, { replyTopic: replies, timeoutMs: 20_000 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestFailedError);
     expect((error as Error).message).toBe(`request on ${requests} failed: upstream CRM is down`);
   });
@@ -247,7 +330,10 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const bus = h.bus();
     const seen = deferred<{ traceId: string; traceparent?: string }>();
     await bus.subscribe({ topic, groupId: uniqueName('g') }, async (m) => {
-      seen.resolve({ traceId: trace.getActiveSpan()!.spanContext().traceId, traceparent: m.headers['traceparent'] });
+      seen.resolve({
+        traceId: trace.getActiveSpan()!.spanContext().traceId,
+        traceparent: m.headers['traceparent'],
+      });
     });
     const traceId = await trace.getTracer('test').startActiveSpan('caller', async (span) => {
       await bus.publish(topic, { type: GREETING, value: {} });
@@ -264,11 +350,15 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const groupId = uniqueName('g');
     const first = h.bus();
     const finished: number[] = [];
-    const sub = await first.subscribe<Greeting>({ topic, groupId, concurrency: 2, schema: Greeting }, async (m) => {
-      await new Promise((r) => setTimeout(r, 300));
-      finished.push(m.value.n);
-    });
-    for (let n = 0; n < 6; n++) await first.publish<Greeting>(topic, { type: GREETING, value: { text: 's', n } });
+    const sub = await first.subscribe<Greeting>(
+      { topic, groupId, concurrency: 2, schema: Greeting },
+      async (m) => {
+        await new Promise((r) => setTimeout(r, 300));
+        finished.push(m.value.n);
+      },
+    );
+    for (let n = 0; n < 6; n++)
+      await first.publish<Greeting>(topic, { type: GREETING, value: { text: 's', n } });
     await waitFor(() => sub.stats().inFlight === 2, { what: 'two in flight' });
     await sub.stop(5_000);
     expect(finished.length).toBeGreaterThanOrEqual(2);
@@ -279,7 +369,10 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     await second.subscribe<Greeting>({ topic, groupId, schema: Greeting }, async (m) => {
       later.push(m.value.n);
     });
-    await waitFor(() => new Set([...handledBefore, ...later]).size === 6, { what: 'all six handled across both', timeoutMs: 30_000 });
+    await waitFor(() => new Set([...handledBefore, ...later]).size === 6, {
+      what: 'all six handled across both',
+      timeoutMs: 30_000,
+    });
     expect(new Set([...handledBefore, ...later])).toEqual(new Set([0, 1, 2, 3, 4, 5]));
   });
 
@@ -302,9 +395,17 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const topic = await h.topic();
     const bus = h.bus();
     const seen = deferred<string>();
-    await bus.subscribe({ topic, groupId: uniqueName('g'), schema: Messages.auditRecorded.schema, types: [Messages.auditRecorded.type] }, async (m) => {
-      seen.resolve(m.value.action);
-    });
+    await bus.subscribe(
+      {
+        topic,
+        groupId: uniqueName('g'),
+        schema: Messages.auditRecorded.schema,
+        types: [Messages.auditRecorded.type],
+      },
+      async (m) => {
+        seen.resolve(m.value.action);
+      },
+    );
     await bus.publish(topic, {
       type: Messages.auditRecorded.type,
       value: {

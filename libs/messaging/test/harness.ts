@@ -18,13 +18,17 @@ export interface BusHarness {
   /** Creates a fresh topic (and its DLQ) with this many partitions. */
   topic(partitions?: number): Promise<string>;
   /** Writes bytes straight to a topic, bypassing the bus: for malformed-message tests. */
-  publishRaw(topic: string, record: { key?: string; value: string | Buffer | null; headers: Headers }): Promise<void>;
+  publishRaw(
+    topic: string,
+    record: { key?: string; value: string | Buffer | null; headers: Headers },
+  ): Promise<void>;
   /** Reads the first `count` records of a topic as bytes and string headers, bypassing the bus. */
   readRaw(topic: string, count: number): Promise<RawRecordView[]>;
   close(): Promise<void>;
 }
 
-const quiet = () => createLogger({ name: 'bus-test', level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
+const quiet = () =>
+  createLogger({ name: 'bus-test', level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
 
 export function memoryHarness(): BusHarness {
   const broker = new MemoryBroker();
@@ -32,7 +36,12 @@ export function memoryHarness(): BusHarness {
   return {
     name: 'memory',
     bus(serviceName = uniqueName('svc')) {
-      const bus = createMemoryBus({ serviceName, broker, logger: quiet(), shutdownDeadlineMs: 5_000 });
+      const bus = createMemoryBus({
+        serviceName,
+        broker,
+        logger: quiet(),
+        shutdownDeadlineMs: 5_000,
+      });
       buses.push(bus);
       return bus;
     },
@@ -43,10 +52,18 @@ export function memoryHarness(): BusHarness {
       return name;
     },
     async publishRaw(topic, record) {
-      broker.append({ topic, key: record.key ?? null, value: record.value === null ? Buffer.alloc(0) : Buffer.from(record.value), headers: record.headers });
+      broker.append({
+        topic,
+        key: record.key ?? null,
+        value: record.value === null ? Buffer.alloc(0) : Buffer.from(record.value),
+        headers: record.headers,
+      });
     },
     async readRaw(topic, count) {
-      const records = await waitFor(() => (broker.peek(topic).length >= count ? broker.peek(topic) : undefined), { what: `${count} records on ${topic}` });
+      const records = await waitFor(
+        () => (broker.peek(topic).length >= count ? broker.peek(topic) : undefined),
+        { what: `${count} records on ${topic}` },
+      );
       return records.slice(0, count);
     },
     async close() {
@@ -57,7 +74,11 @@ export function memoryHarness(): BusHarness {
 
 export function kafkaHarness(): BusHarness {
   const { kafkaBrokers } = infraFromEnv();
-  const kafka = new kafkajs.Kafka({ clientId: 'bus-test-raw', brokers: kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING });
+  const kafka = new kafkajs.Kafka({
+    clientId: 'bus-test-raw',
+    brokers: kafkaBrokers,
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
   const connected = Promise.all([admin.connect(), producer.connect()]);
@@ -91,7 +112,10 @@ export function kafkaHarness(): BusHarness {
     },
     async publishRaw(topic, record) {
       await connected;
-      await producer.send({ topic, messages: [{ key: record.key ?? null, value: record.value, headers: record.headers }] });
+      await producer.send({
+        topic,
+        messages: [{ key: record.key ?? null, value: record.value, headers: record.headers }],
+      });
     },
     async readRaw(topic, count) {
       const consumer = kafka.consumer({ groupId: uniqueName('raw'), maxWaitTimeInMs: 100 });
@@ -101,12 +125,16 @@ export function kafkaHarness(): BusHarness {
       await consumer.run({
         eachMessage: async ({ message }) => {
           const headers: Headers = {};
-          for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
+          for (const [k, v] of Object.entries(message.headers ?? {}))
+            if (v !== undefined) headers[k] = String(v);
           seen.push({ key: message.key?.toString() ?? null, value: message.value, headers });
         },
       });
       try {
-        await waitFor(() => seen.length >= count, { what: `${count} records on ${topic}`, timeoutMs: 20_000 });
+        await waitFor(() => seen.length >= count, {
+          what: `${count} records on ${topic}`,
+          timeoutMs: 20_000,
+        });
       } finally {
         await consumer.disconnect();
       }

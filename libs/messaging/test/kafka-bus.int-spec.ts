@@ -24,13 +24,15 @@ describe('Kafka bus under load and failure', () => {
     const responderGroup = uniqueName('responders');
     const served = [0, 0];
     for (const i of [0, 1]) {
-      await h.bus('responder').respond<{ n: number; caller: string }, { n: number; caller: string; by: number }>(
-        { topic: requests, groupId: responderGroup, concurrency: 32 },
-        async (m) => {
-          served[i]!++;
-          return { type: TYPE, value: { ...m.value, by: i } };
-        },
-      );
+      await h
+        .bus('responder')
+        .respond<{ n: number; caller: string }, { n: number; caller: string; by: number }>(
+          { topic: requests, groupId: responderGroup, concurrency: 32 },
+          async (m) => {
+            served[i]!++;
+            return { type: TYPE, value: { ...m.value, by: i } };
+          },
+        );
     }
     const service = uniqueName('caller');
     const callers = [h.bus(service) as TransportBus, h.bus(service) as TransportBus];
@@ -40,7 +42,11 @@ describe('Kafka bus under load and failure', () => {
       async () => {
         const stats = await Promise.all(callers.map((c) => c.replyRouteStats(replies)));
         const owned = stats.flatMap((s) => s?.owned ?? []);
-        return owned.length === 16 && new Set(owned).size === 16 && stats.every((s) => (s?.owned.length ?? 0) > 0);
+        return (
+          owned.length === 16 &&
+          new Set(owned).size === 16 &&
+          stats.every((s) => (s?.owned.length ?? 0) > 0)
+        );
       },
       { what: 'the two callers to share the 16 reply partitions', timeoutMs: 30_000 },
     );
@@ -49,16 +55,18 @@ describe('Kafka bus under load and failure', () => {
       Array.from({ length: 1000 }, (_, n) => {
         const which = n % 2;
         sent[which]!++;
-        return callers[which]!
-          .request<{ n: number; caller: string }, { n: number; caller: string; by: number }>(
-            requests,
-            { type: TYPE, key: `k-${n}`, value: { n, caller: `c${which}` } },
-            { replyTopic: replies, timeoutMs: 30_000 },
-          )
-          .then((reply) => ({ n, which, reply: reply.value }));
+        return callers[which]!.request<
+          { n: number; caller: string },
+          { n: number; caller: string; by: number }
+        >(
+          requests,
+          { type: TYPE, key: `k-${n}`, value: { n, caller: `c${which}` } },
+          { replyTopic: replies, timeoutMs: 30_000 },
+        ).then((reply) => ({ n, which, reply: reply.value }));
       }),
     );
-    for (const { n, which, reply } of results) expect(reply).toMatchObject({ n, caller: `c${which}` });
+    for (const { n, which, reply } of results)
+      expect(reply).toMatchObject({ n, caller: `c${which}` });
     expect(served[0]! + served[1]!).toBe(1000);
     expect(served[0]).toBeGreaterThan(0);
     expect(served[1]).toBeGreaterThan(0);
@@ -75,15 +83,28 @@ describe('Kafka bus under load and failure', () => {
     const topic = await h.topic();
     const groupId = uniqueName('g');
     const fixture = join(import.meta.dirname, 'fixtures', 'stuck-consumer.mjs');
-    const child = spawn(process.execPath, [fixture, topic, groupId], { env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [fixture, topic, groupId], {
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(child);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(() => out.includes('SUBSCRIBED'), { what: 'the child consumer to subscribe', timeoutMs: 30_000 });
+    await waitFor(() => out.includes('SUBSCRIBED'), {
+      what: 'the child consumer to subscribe',
+      timeoutMs: 30_000,
+    });
     const publisher = h.bus();
-    await Promise.all(Array.from({ length: 5 }, (_, n) => publisher.publish(topic, { type: TYPE, key: `order-${n}`, value: { n } })));
+    await Promise.all(
+      Array.from({ length: 5 }, (_, n) =>
+        publisher.publish(topic, { type: TYPE, key: `order-${n}`, value: { n } }),
+      ),
+    );
     // Killed with at least one handler running (and maybe some messages not yet fetched).
-    await waitFor(() => out.includes('STARTED'), { what: 'the child to start handling', timeoutMs: 30_000 });
+    await waitFor(() => out.includes('STARTED'), {
+      what: 'the child to start handling',
+      timeoutMs: 30_000,
+    });
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
 
@@ -91,19 +112,29 @@ describe('Kafka bus under load and failure', () => {
     await h.bus().subscribe<{ n: number }>({ topic, groupId }, async (m) => {
       handled.add(m.value.n);
     });
-    await waitFor(() => handled.size === 5, { what: 'the survivor to handle all five', timeoutMs: 40_000 });
+    await waitFor(() => handled.size === 5, {
+      what: 'the survivor to handle all five',
+      timeoutMs: 40_000,
+    });
     expect([...handled].sort()).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('a slow handler at concurrency 4 never has more than 4 in flight while 10,000 messages wait, and buffers a bounded few', async () => {
     const topic = await h.topic(1);
     const bus = h.bus();
-    await Promise.all(Array.from({ length: 10_000 }, (_, n) => bus.publish(topic, { type: TYPE, value: { n, pad: 'x'.repeat(64) } })));
+    await Promise.all(
+      Array.from({ length: 10_000 }, (_, n) =>
+        bus.publish(topic, { type: TYPE, value: { n, pad: 'x'.repeat(64) } }),
+      ),
+    );
     let handled = 0;
-    const sub = await bus.subscribe({ topic, groupId: uniqueName('g'), concurrency: 4 }, async () => {
-      await new Promise((r) => setTimeout(r, 20));
-      handled++;
-    });
+    const sub = await bus.subscribe(
+      { topic, groupId: uniqueName('g'), concurrency: 4 },
+      async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        handled++;
+      },
+    );
     await waitFor(() => handled >= 200, { what: '200 handled', timeoutMs: 60_000 });
     const stats = sub.stats();
     await sub.stop(2_000);

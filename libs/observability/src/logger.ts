@@ -24,7 +24,18 @@ export function createLogger(settings: LoggerSettings): Logger {
     formatters: { level: (label) => ({ level: label }) },
     // Secrets never reach a log line, whatever a caller passes in.
     redact: {
-      paths: ['password', '*.password', 'token', '*.token', 'authorization', '*.authorization', 'apiKey', '*.apiKey', 'secret', '*.secret'],
+      paths: [
+        'password',
+        '*.password',
+        'token',
+        '*.token',
+        'authorization',
+        '*.authorization',
+        'apiKey',
+        '*.apiKey',
+        'secret',
+        '*.secret',
+      ],
       censor: '[redacted]',
     },
     mixin() {

@@ -2,7 +2,15 @@ import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activeTraceIds, createLogger, metric, renderMetrics, startTelemetry, stopTelemetry, Counter } from './index.js';
+import {
+  activeTraceIds,
+  createLogger,
+  metric,
+  renderMetrics,
+  startTelemetry,
+  stopTelemetry,
+  Counter,
+} from './index.js';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -12,13 +20,24 @@ function capture(): { stream: Writable; lines: () => Record<string, unknown>[] }
       cb();
     },
   });
-  return { stream, lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l)) };
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+  };
 }
 
 describe('observability', () => {
   const exporter = new InMemorySpanExporter();
   beforeAll(() => {
-    startTelemetry({ serviceName: 'obs-test', spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    startTelemetry({
+      serviceName: 'obs-test',
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
   });
   afterAll(() => stopTelemetry());
 
@@ -39,7 +58,10 @@ describe('observability', () => {
 
   it('redacts secrets passed to the logger', () => {
     const out = capture();
-    createLogger({ name: 'obs-test', destination: out.stream }).info({ password: 'hunter2', user: { token: 'abc' } }, 'login');
+    createLogger({ name: 'obs-test', destination: out.stream }).info(
+      { password: 'hunter2', user: { token: 'abc' } },
+      'login',
+    );
     const text = JSON.stringify(out.lines());
     expect(text).not.toContain('hunter2');
     expect(text).not.toContain('"abc"');
@@ -56,7 +78,10 @@ describe('observability', () => {
 
   it('registers a metric once however often it is asked for and renders it', async () => {
     const make = () =>
-      metric('obs_test_total', (registry) => new Counter({ name: 'obs_test_total', help: 'test', registers: [registry] }));
+      metric(
+        'obs_test_total',
+        (registry) => new Counter({ name: 'obs_test_total', help: 'test', registers: [registry] }),
+      );
     make().inc();
     make().inc(2);
     const { contentType, body } = await renderMetrics();

@@ -32,13 +32,16 @@ export function startTelemetry(options: TelemetryOptions): NodeTracerProvider {
   const endpoint = options.otlpEndpoint ?? process.env['OTEL_EXPORTER_OTLP_ENDPOINT'];
   const processors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
   if (endpoint) {
-    const url = endpoint.endsWith('/v1/traces') ? endpoint : `${endpoint.replace(/\/$/, '')}/v1/traces`;
+    const url = endpoint.endsWith('/v1/traces')
+      ? endpoint
+      : `${endpoint.replace(/\/$/, '')}/v1/traces`;
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url })));
   }
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: process.env['OTEL_SERVICE_NAME'] ?? options.serviceName,
-      [ATTR_SERVICE_VERSION]: options.serviceVersion ?? process.env['npm_package_version'] ?? '0.0.0',
+      [ATTR_SERVICE_VERSION]:
+        options.serviceVersion ?? process.env['npm_package_version'] ?? '0.0.0',
     }),
     spanProcessors: processors,
   });

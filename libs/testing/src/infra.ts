@@ -8,7 +8,11 @@ export interface InfraSettings {
   redisUrl: string;
 }
 
-const VARS = { kafkaBrokers: 'KAFKA_BROKERS', databaseUrl: 'DATABASE_URL', redisUrl: 'REDIS_URL' } as const;
+const VARS = {
+  kafkaBrokers: 'KAFKA_BROKERS',
+  databaseUrl: 'DATABASE_URL',
+  redisUrl: 'REDIS_URL',
+} as const;
 
 /**
  * Reads the documented connection variables (KAFKA_BROKERS, DATABASE_URL, REDIS_URL).
@@ -24,7 +28,9 @@ export function infraFromEnv(env: NodeJS.ProcessEnv = process.env): InfraSetting
     );
   }
   return {
-    kafkaBrokers: env[VARS.kafkaBrokers]!.split(',').map((b) => b.trim()).filter(Boolean),
+    kafkaBrokers: env[VARS.kafkaBrokers]!.split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     databaseUrl: env[VARS.databaseUrl]!,
     redisUrl: env[VARS.redisUrl]!,
   };

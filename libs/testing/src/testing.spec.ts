@@ -4,12 +4,22 @@ import { deferred, infraFromEnv, uniqueName, waitFor } from './index.js';
 describe('testing harness', () => {
   it('reads the documented connection variables', () => {
     expect(
-      infraFromEnv({ KAFKA_BROKERS: '127.0.0.1:1, 127.0.0.1:2', DATABASE_URL: 'postgres://x', REDIS_URL: 'redis://y' }),
-    ).toEqual({ kafkaBrokers: ['127.0.0.1:1', '127.0.0.1:2'], databaseUrl: 'postgres://x', redisUrl: 'redis://y' });
+      infraFromEnv({
+        KAFKA_BROKERS: '127.0.0.1:1, 127.0.0.1:2',
+        DATABASE_URL: 'postgres://x',
+        REDIS_URL: 'redis://y',
+      }),
+    ).toEqual({
+      kafkaBrokers: ['127.0.0.1:1', '127.0.0.1:2'],
+      databaseUrl: 'postgres://x',
+      redisUrl: 'redis://y',
+    });
   });
 
   it('names every missing variable and how to get it', () => {
-    expect(() => infraFromEnv({ DATABASE_URL: 'postgres://x' })).toThrow(/need KAFKA_BROKERS, REDIS_URL: .*make infra-up/);
+    expect(() => infraFromEnv({ DATABASE_URL: 'postgres://x' })).toThrow(
+      /need KAFKA_BROKERS, REDIS_URL: .*make infra-up/,
+    );
   });
 
   it('waits for a condition and returns its value', async () => {

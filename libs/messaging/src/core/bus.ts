@@ -22,7 +22,13 @@ import {
 } from './errors.js';
 import { busMetrics } from './metrics.js';
 import { inConsumerSpan, inProducerSpan } from './tracing.js';
-import type { BatchHooks, ProduceRecord, RawRecord, Transport, TransportConsumer } from './transport.js';
+import type {
+  BatchHooks,
+  ProduceRecord,
+  RawRecord,
+  Transport,
+  TransportConsumer,
+} from './transport.js';
 import type {
   IncomingMessage,
   MessageBus,
@@ -137,7 +143,8 @@ export class TransportBus implements MessageBus {
     private readonly transport: Transport,
     private readonly options: BusOptions,
   ) {
-    this.logger = options.logger ?? createLogger({ name: options.serviceName }).child({ component: 'bus' });
+    this.logger =
+      options.logger ?? createLogger({ name: options.serviceName }).child({ component: 'bus' });
     this.source = `/toolbus/${options.serviceName}`;
   }
 
@@ -148,17 +155,26 @@ export class TransportBus implements MessageBus {
   async publish<T>(topic: string, message: OutgoingMessage<T>): Promise<void> {
     this.assertOpen();
     const headers: Headers = { ...(message.headers ?? {}) };
-    await inProducerSpan(`${topic} publish`, { 'messaging.destination.name': topic, 'messaging.system': this.transport.kind }, headers, () =>
-      this.transport.produce([this.encode(topic, message, headers, {})]),
+    await inProducerSpan(
+      `${topic} publish`,
+      { 'messaging.destination.name': topic, 'messaging.system': this.transport.kind },
+      headers,
+      () => this.transport.produce([this.encode(topic, message, headers, {})]),
     );
     busMetrics.published().inc({ topic });
   }
 
-  async subscribe<T>(options: SubscribeOptions<T>, handler: MessageHandler<T>): Promise<Subscription> {
+  async subscribe<T>(
+    options: SubscribeOptions<T>,
+    handler: MessageHandler<T>,
+  ): Promise<Subscription> {
     return this.consume(options, handler);
   }
 
-  async respond<T, R>(options: SubscribeOptions<T>, handler: RequestHandler<T, R>): Promise<Subscription> {
+  async respond<T, R>(
+    options: SubscribeOptions<T>,
+    handler: RequestHandler<T, R>,
+  ): Promise<Subscription> {
     return this.consume<T>(
       options,
       async (message) => {
@@ -187,7 +203,11 @@ export class TransportBus implements MessageBus {
     );
   }
 
-  async request<T, R>(topic: string, message: OutgoingMessage<T>, options: RequestOptions<R>): Promise<IncomingMessage<R>> {
+  async request<T, R>(
+    topic: string,
+    message: OutgoingMessage<T>,
+    options: RequestOptions<R>,
+  ): Promise<IncomingMessage<R>> {
     this.assertOpen();
     const timeoutMs = options.timeoutMs ?? 30_000;
     const started = performance.now();
@@ -204,18 +224,32 @@ export class TransportBus implements MessageBus {
       }, timeoutMs);
     });
     timedOut.catch(() => undefined);
-    const outcome = (o: string) => busMetrics.requestSeconds().observe({ topic, outcome: o }, (performance.now() - started) / 1000);
+    const outcome = (o: string) =>
+      busMetrics
+        .requestSeconds()
+        .observe({ topic, outcome: o }, (performance.now() - started) / 1000);
     try {
       router = await Promise.race([this.router(options.replyTopic), timedOut]);
       const partition = router.homePartition();
       const waiting = router;
-      const reply = new Promise<RawRecord>((resolve, reject) => waiting.pending.set(correlationid, { partition, resolve, reject }));
+      const reply = new Promise<RawRecord>((resolve, reject) =>
+        waiting.pending.set(correlationid, { partition, resolve, reject }),
+      );
       reply.catch(() => undefined);
       const headers: Headers = { ...(message.headers ?? {}) };
-      await inProducerSpan(`${topic} request`, { 'messaging.destination.name': topic, 'messaging.system': this.transport.kind }, headers, () =>
-        this.transport.produce([
-          this.encode(topic, message, headers, { correlationid, replyto: options.replyTopic, replypartition: partition, deadline }),
-        ]),
+      await inProducerSpan(
+        `${topic} request`,
+        { 'messaging.destination.name': topic, 'messaging.system': this.transport.kind },
+        headers,
+        () =>
+          this.transport.produce([
+            this.encode(topic, message, headers, {
+              correlationid,
+              replyto: options.replyTopic,
+              replypartition: partition,
+              deadline,
+            }),
+          ]),
       );
       const record = await Promise.race([reply, timedOut]);
       const decoded = this.decode<R>(record, new AbortController().signal, {});
@@ -226,7 +260,11 @@ export class TransportBus implements MessageBus {
       if (options.replySchema) {
         const parsed = options.replySchema.safeParse(decoded.value);
         if (!parsed.success) {
-          throw new RequestFailedError(topic, `reply does not match its schema: ${describeIssues(parsed.error)}`, false);
+          throw new RequestFailedError(
+            topic,
+            `reply does not match its schema: ${describeIssues(parsed.error)}`,
+            false,
+          );
         }
         decoded.value = parsed.data;
       }
@@ -245,10 +283,17 @@ export class TransportBus implements MessageBus {
    * What this instance's reply route looks like: the partitions it owns, the replies it read
    * (only those sent to its partitions) and how many of them nobody waited for any more.
    */
-  async replyRouteStats(replyTopic: string): Promise<{ owned: number[]; received: number; orphans: number; pending: number } | undefined> {
+  async replyRouteStats(
+    replyTopic: string,
+  ): Promise<{ owned: number[]; received: number; orphans: number; pending: number } | undefined> {
     const router = await this.routers.get(replyTopic)?.catch(() => undefined);
     if (!router) return undefined;
-    return { owned: [...router.owned], received: router.received, orphans: router.orphans, pending: router.pending.size };
+    return {
+      owned: [...router.owned],
+      received: router.received,
+      orphans: router.orphans,
+      pending: router.pending.size,
+    };
   }
 
   async prepareReplies(replyTopic: string): Promise<void> {
@@ -305,7 +350,11 @@ export class TransportBus implements MessageBus {
     return { topic, partition, key: message.key ?? null, value, headers: { ...headers, ...attrs } };
   }
 
-  private decode<T>(record: RawRecord, signal: AbortSignal, options: Pick<SubscribeOptions<T>, 'schema' | 'types'>): IncomingMessage<T> {
+  private decode<T>(
+    record: RawRecord,
+    signal: AbortSignal,
+    options: Pick<SubscribeOptions<T>, 'schema' | 'types'>,
+  ): IncomingMessage<T> {
     let event: CloudEventAttributes;
     try {
       event = fromCloudEventHeaders(record.headers);
@@ -313,9 +362,12 @@ export class TransportBus implements MessageBus {
       throw new PoisonMessageError(errorMessage(error));
     }
     if (options.types && !options.types.includes(event.type)) {
-      throw new PoisonMessageError(`unexpected ce_type "${event.type}": this consumer accepts ${options.types.join(', ')}`);
+      throw new PoisonMessageError(
+        `unexpected ce_type "${event.type}": this consumer accepts ${options.types.join(', ')}`,
+      );
     }
-    if (record.value === null || record.value.length === 0) throw new PoisonMessageError('message has no value: expected a JSON payload');
+    if (record.value === null || record.value.length === 0)
+      throw new PoisonMessageError('message has no value: expected a JSON payload');
     let value: unknown;
     try {
       value = JSON.parse(record.value.toString('utf8'));
@@ -324,7 +376,10 @@ export class TransportBus implements MessageBus {
     }
     if (options.schema) {
       const parsed = options.schema.safeParse(value);
-      if (!parsed.success) throw new PoisonMessageError(`payload does not match ${event.type}: ${describeIssues(parsed.error)}`);
+      if (!parsed.success)
+        throw new PoisonMessageError(
+          `payload does not match ${event.type}: ${describeIssues(parsed.error)}`,
+        );
       value = parsed.data;
     }
     return {
@@ -348,20 +403,36 @@ export class TransportBus implements MessageBus {
     partition: number | undefined,
   ): Promise<void> {
     const headers: Headers = { ...(reply.headers ?? {}) };
-    const record = this.encode(replyto, { type: reply.type, value: reply.value, key: request?.key ?? undefined }, headers, { correlationid }, partition);
-    await inProducerSpan(`${replyto} reply`, { 'messaging.destination.name': replyto }, record.headers, () => this.transport.produce([record]));
+    const record = this.encode(
+      replyto,
+      { type: reply.type, value: reply.value, key: request?.key ?? undefined },
+      headers,
+      { correlationid },
+      partition,
+    );
+    await inProducerSpan(
+      `${replyto} reply`,
+      { 'messaging.destination.name': replyto },
+      record.headers,
+      () => this.transport.produce([record]),
+    );
   }
 
   private async consume<T>(
     options: SubscribeOptions<T>,
     handler: MessageHandler<T>,
-    extra: { requireReplyTo?: boolean; onDeadLetter?: (record: RawRecord, info: DeadLetterInfo) => Promise<void> } = {},
+    extra: {
+      requireReplyTo?: boolean;
+      onDeadLetter?: (record: RawRecord, info: DeadLetterInfo) => Promise<void>;
+    } = {},
   ): Promise<Subscription> {
     this.assertOpen();
     const { topic, groupId } = options;
     const bound = this.groupTopics.get(groupId);
     if (bound && bound !== topic) {
-      throw new Error(`consumer group "${groupId}" already consumes ${bound}; use one group per topic (e.g. "${groupId}.${topic}")`);
+      throw new Error(
+        `consumer group "${groupId}" already consumes ${bound}; use one group per topic (e.g. "${groupId}.${topic}")`,
+      );
     }
     this.groupTopics.set(groupId, topic);
     const logger = this.logger.child({ topic, group: groupId });
@@ -373,14 +444,20 @@ export class TransportBus implements MessageBus {
       decode: (record, signal) => {
         const message = this.decode(record, signal, options);
         if (extra.requireReplyTo && (!message.event.correlationid || !message.event.replyto)) {
-          throw new PoisonMessageError('request has no ce_correlationid or ce_replyto header: send requests with MessageBus.request()');
+          throw new PoisonMessageError(
+            'request has no ce_correlationid or ce_replyto header: send requests with MessageBus.request()',
+          );
         }
         return message;
       },
       handle: (message) =>
         inConsumerSpan(
           `${topic} process`,
-          { 'messaging.destination.name': topic, 'messaging.consumer.group.name': groupId, 'messaging.message.id': message.event.id },
+          {
+            'messaging.destination.name': topic,
+            'messaging.consumer.group.name': groupId,
+            'messaging.message.id': message.event.id,
+          },
           message.headers,
           () => handler(message),
         ),
@@ -403,7 +480,9 @@ export class TransportBus implements MessageBus {
             },
           },
         ]);
-        await extra.onDeadLetter?.(record, info).catch((e: unknown) => logger.error({ err: e }, 'could not send the failure reply'));
+        await extra
+          .onDeadLetter?.(record, info)
+          .catch((e: unknown) => logger.error({ err: e }, 'could not send the failure reply'));
       },
       observe: (outcome, seconds) => {
         busMetrics.consumed().inc({ ...labels, outcome });

@@ -73,7 +73,10 @@ export class Dispatcher<T> {
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      this.options.logger.warn({ inFlight: this.counters.inFlight }, 'shutdown deadline passed; aborting in-flight handlers');
+      this.options.logger.warn(
+        { inFlight: this.counters.inFlight },
+        'shutdown deadline passed; aborting in-flight handlers',
+      );
       this.handlerAbort.abort(new Error('consumer shutting down'));
       await all;
     }
@@ -102,7 +105,10 @@ export class Dispatcher<T> {
     let unstarted = records.length;
     this.counters.buffered += unstarted;
     this.counters.maxBuffered = Math.max(this.counters.maxBuffered, this.counters.buffered);
-    const heartbeat = setInterval(() => void hooks.heartbeat().catch(() => undefined), HEARTBEAT_MS);
+    const heartbeat = setInterval(
+      () => void hooks.heartbeat().catch(() => undefined),
+      HEARTBEAT_MS,
+    );
     const halted = () => this.stopping || hooks.isStale();
     try {
       for (const record of records) {
@@ -128,7 +134,10 @@ export class Dispatcher<T> {
             }
             return finished;
           } catch (error) {
-            this.options.logger.error({ err: error, topic: record.topic, offset: record.offset }, 'record left unfinished; it will be redelivered');
+            this.options.logger.error(
+              { err: error, topic: record.topic, offset: record.offset },
+              'record left unfinished; it will be redelivered',
+            );
             return false;
           } finally {
             this.counters.inFlight--;
@@ -161,7 +170,10 @@ export class Dispatcher<T> {
     if (deadline && Date.parse(deadline) < Date.now()) {
       // Nobody waits for this request any more; its caller has had a timeout error.
       this.counters.expired++;
-      this.options.logger.warn({ topic: record.topic, offset: record.offset, deadline }, 'request expired before it was handled; skipped');
+      this.options.logger.warn(
+        { topic: record.topic, offset: record.offset, deadline },
+        'request expired before it was handled; skipped',
+      );
       this.options.observe?.('expired', seconds());
       return true;
     }
@@ -180,7 +192,10 @@ export class Dispatcher<T> {
         }
         this.counters.retried++;
         this.options.observe?.('retried', seconds());
-        this.options.logger.warn({ err: error, topic: record.topic, offset: record.offset, attempt }, 'handler failed; retrying');
+        this.options.logger.warn(
+          { err: error, topic: record.topic, offset: record.offset, attempt },
+          'handler failed; retrying',
+        );
         const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** (attempt - 1));
         await sleep(ceiling / 2 + Math.random() * (ceiling / 2), this.stopSignal.signal);
         // Shutting down or partition revoked: leave it uncommitted for the next owner.

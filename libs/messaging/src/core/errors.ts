@@ -57,7 +57,8 @@ export class PoisonMessageError extends NonRetryableError {
 
 export function isRetryable(error: unknown): boolean {
   if (error instanceof NonRetryableError) return false;
-  if (error && typeof error === 'object' && 'retryable' in error && error.retryable === false) return false;
+  if (error && typeof error === 'object' && 'retryable' in error && error.retryable === false)
+    return false;
   return true;
 }
 

@@ -3,11 +3,26 @@ import { Counter, Histogram, metric } from '@toolbus/observability';
 /** Bus metrics, registered once per process in the shared Prometheus registry. */
 export const busMetrics = {
   published: () =>
-    metric('toolbus_bus_published_total', (r) => new Counter({ name: 'toolbus_bus_published_total', help: 'Messages published', labelNames: ['topic'], registers: [r] })),
+    metric(
+      'toolbus_bus_published_total',
+      (r) =>
+        new Counter({
+          name: 'toolbus_bus_published_total',
+          help: 'Messages published',
+          labelNames: ['topic'],
+          registers: [r],
+        }),
+    ),
   consumed: () =>
     metric(
       'toolbus_bus_consumed_total',
-      (r) => new Counter({ name: 'toolbus_bus_consumed_total', help: 'Messages finished by consumers, by outcome', labelNames: ['topic', 'group', 'outcome'], registers: [r] }),
+      (r) =>
+        new Counter({
+          name: 'toolbus_bus_consumed_total',
+          help: 'Messages finished by consumers, by outcome',
+          labelNames: ['topic', 'group', 'outcome'],
+          registers: [r],
+        }),
     ),
   handlerSeconds: () =>
     metric(

@@ -11,7 +11,10 @@ export interface StickyMember {
  * requester name its home as the reply partition without losing replies when replicas come
  * and go (with eager round-robin, every partition may move on each join).
  */
-export function stickyAssign(partitions: readonly number[], members: readonly StickyMember[]): Map<string, number[]> {
+export function stickyAssign(
+  partitions: readonly number[],
+  members: readonly StickyMember[],
+): Map<string, number[]> {
   const sortedMembers = [...members].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const result = new Map<string, number[]>(sortedMembers.map((m) => [m.id, []]));
   if (sortedMembers.length === 0) return result;

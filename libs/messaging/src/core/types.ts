@@ -101,7 +101,11 @@ export interface MessageBus {
   publish<T>(topic: string, message: OutgoingMessage<T>): Promise<void>;
   subscribe<T>(options: SubscribeOptions<T>, handler: MessageHandler<T>): Promise<Subscription>;
   /** Sends a request and waits for its one reply; rejects with RequestTimeoutError at the deadline. */
-  request<T, R>(topic: string, message: OutgoingMessage<T>, options: RequestOptions<R>): Promise<IncomingMessage<R>>;
+  request<T, R>(
+    topic: string,
+    message: OutgoingMessage<T>,
+    options: RequestOptions<R>,
+  ): Promise<IncomingMessage<R>>;
   /**
    * Joins the reply group of `replyTopic` now, so the first request does not wait for it;
    * services call it at start-up before reporting ready.

@@ -1,8 +1,22 @@
 import type { TopicSpec } from '@toolbus/contracts';
 import type { Logger } from '@toolbus/observability';
-import kafkajs, { type Admin, type Consumer, type KafkaConfig, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import kafkajs, {
+  type Admin,
+  type Consumer,
+  type KafkaConfig,
+  type LogEntry,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
 import { stickyAssigner, type OwnedPartitions } from './sticky-assigner.js';
-import type { BatchHandler, ConsumeOptions, ProduceRecord, RawRecord, Transport, TransportConsumer } from '../core/transport.js';
+import type {
+  BatchHandler,
+  ConsumeOptions,
+  ProduceRecord,
+  RawRecord,
+  Transport,
+  TransportConsumer,
+} from '../core/transport.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
@@ -113,7 +127,12 @@ export class KafkaTransport implements Transport {
           acks: -1,
           topicMessages: [...byTopic].map(([topic, list]) => ({
             topic,
-            messages: list.map((r) => ({ key: r.key, value: r.value, headers: r.headers, partition: r.partition })),
+            messages: list.map((r) => ({
+              key: r.key,
+              value: r.value,
+              headers: r.headers,
+              partition: r.partition,
+            })),
           })),
         });
         for (const item of items) item.resolve();
@@ -128,7 +147,10 @@ export class KafkaTransport implements Transport {
 
   private getProducer(): Promise<Producer> {
     this.producer ??= (async () => {
-      const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+      const producer = this.kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+      });
       await producer.connect();
       return producer;
     })();
@@ -174,7 +196,14 @@ export class KafkaTransport implements Transport {
       autoCommitInterval: 500,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+      eachBatch: async ({
+        batch,
+        resolveOffset,
+        heartbeat,
+        isRunning,
+        isStale,
+        commitOffsetsIfNecessary,
+      }) => {
         const records: RawRecord[] = batch.messages.map((m) => ({
           topic: batch.topic,
           partition: batch.partition,
@@ -226,7 +255,9 @@ export class KafkaTransport implements Transport {
             replicationFactor: -1,
             configEntries: [
               ...(s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
-              ...(s.retentionMs !== undefined && !s.compacted ? [{ name: 'retention.ms', value: String(s.retentionMs) }] : []),
+              ...(s.retentionMs !== undefined && !s.compacted
+                ? [{ name: 'retention.ms', value: String(s.retentionMs) }]
+                : []),
             ],
           })),
         });
@@ -255,13 +286,17 @@ export class KafkaTransport implements Transport {
       const group = groups[0];
       if (group && group.members.length > 0) return;
       const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const unset = (offsets?.partitions ?? []).filter((p) => p.offset === '-1').map((p) => p.partition);
+      const unset = (offsets?.partitions ?? [])
+        .filter((p) => p.offset === '-1')
+        .map((p) => p.partition);
       if (unset.length === 0) return;
       const ends = await admin.fetchTopicOffsets(topic);
       await admin.setOffsets({
         groupId,
         topic,
-        partitions: ends.filter((e) => unset.includes(e.partition)).map((e) => ({ partition: e.partition, offset: e.high })),
+        partitions: ends
+          .filter((e) => unset.includes(e.partition))
+          .map((e) => ({ partition: e.partition, offset: e.high })),
       });
     } catch (error) {
       // Best effort: without it the group reads the retained replies once and drops them as orphans.
@@ -290,7 +325,9 @@ export class KafkaTransport implements Transport {
   }
 }
 
-function headersToStrings(headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined): Record<string, string> {
+function headersToStrings(
+  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers ?? {})) {
     if (v === undefined) continue;

@@ -22,8 +22,11 @@ export function stickyAssigner(owned: OwnedPartitions): PartitionAssigner {
           const meta = AssignerProtocol.MemberMetadata.decode(m.memberMetadata);
           let previous: number[] = [];
           try {
-            const data = meta?.userData?.length ? (JSON.parse(meta.userData.toString()) as OwnedPartitions) : undefined;
-            if (data?.topic === topic && Array.isArray(data.partitions)) previous = data.partitions.filter(Number.isInteger);
+            const data = meta?.userData?.length
+              ? (JSON.parse(meta.userData.toString()) as OwnedPartitions)
+              : undefined;
+            if (data?.topic === topic && Array.isArray(data.partitions))
+              previous = data.partitions.filter(Number.isInteger);
           } catch {
             // A member with unreadable userData simply starts from nothing.
           }
@@ -35,7 +38,9 @@ export function stickyAssigner(owned: OwnedPartitions): PartitionAssigner {
         memberId: m.memberId,
         memberAssignment: AssignerProtocol.MemberAssignment.encode({
           version: 1,
-          assignment: Object.fromEntries(topics.map((t) => [t, perTopic.get(t)?.get(m.memberId) ?? []])),
+          assignment: Object.fromEntries(
+            topics.map((t) => [t, perTopic.get(t)?.get(m.memberId) ?? []]),
+          ),
           userData: Buffer.alloc(0),
         }),
       }));

@@ -1,6 +1,13 @@
 import type { TopicSpec } from '@toolbus/contracts';
 import { stickyAssign } from '../core/sticky-assignment.js';
-import type { BatchHandler, ConsumeOptions, ProduceRecord, RawRecord, Transport, TransportConsumer } from '../core/transport.js';
+import type {
+  BatchHandler,
+  ConsumeOptions,
+  ProduceRecord,
+  RawRecord,
+  Transport,
+  TransportConsumer,
+} from '../core/transport.js';
 
 interface StoredRecord {
   offset: number;
@@ -77,7 +84,9 @@ export class MemoryBroker {
   createTopic(spec: TopicSpec): void {
     if (this.topics.has(spec.name)) return;
     if (!Number.isInteger(spec.partitions) || spec.partitions < 1) {
-      throw new Error(`topic ${spec.name}: partitions must be a positive integer, got ${spec.partitions}`);
+      throw new Error(
+        `topic ${spec.name}: partitions must be a positive integer, got ${spec.partitions}`,
+      );
     }
     this.topics.set(spec.name, {
       spec,
@@ -96,9 +105,23 @@ export class MemoryBroker {
   }
 
   /** The records a topic still holds, oldest first (a DLQ nobody consumes keeps them all). */
-  peek(topic: string): Array<{ partition: number; offset: string; key: string | null; value: Buffer; headers: Record<string, string> }> {
+  peek(
+    topic: string,
+  ): Array<{
+    partition: number;
+    offset: string;
+    key: string | null;
+    value: Buffer;
+    headers: Record<string, string>;
+  }> {
     return this.topic(topic).partitions.flatMap((p, partition) =>
-      p.records.map((r) => ({ partition, offset: String(r.offset), key: r.key, value: r.value, headers: { ...r.headers } })),
+      p.records.map((r) => ({
+        partition,
+        offset: String(r.offset),
+        key: r.key,
+        value: r.value,
+        headers: { ...r.headers },
+      })),
     );
   }
 
@@ -106,13 +129,22 @@ export class MemoryBroker {
     const topic = this.topic(record.topic);
     const index =
       record.partition ??
-      (record.key === null ? topic.roundRobin++ % topic.partitions.length : hashKey(record.key) % topic.partitions.length);
+      (record.key === null
+        ? topic.roundRobin++ % topic.partitions.length
+        : hashKey(record.key) % topic.partitions.length);
     const partition = topic.partitions[index];
     if (!partition) throw new Error(`topic ${record.topic} has no partition ${index}`);
     if (partition.records.length >= MAX_BACKLOG) {
-      throw new Error(`in-memory topic ${record.topic}[${index}] holds ${MAX_BACKLOG} unconsumed messages; refusing more`);
+      throw new Error(
+        `in-memory topic ${record.topic}[${index}] holds ${MAX_BACKLOG} unconsumed messages; refusing more`,
+      );
     }
-    partition.records.push({ offset: partition.end, key: record.key, value: record.value, headers: { ...record.headers } });
+    partition.records.push({
+      offset: partition.end,
+      key: record.key,
+      value: record.value,
+      headers: { ...record.headers },
+    });
     partition.wake();
   }
 
@@ -121,10 +153,24 @@ export class MemoryBroker {
     const key = `${options.groupId}\u0000${options.topic}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = { topic: options.topic, generation: 0, members: [], committed: new Map(), loops: new Map() };
+      group = {
+        topic: options.topic,
+        generation: 0,
+        members: [],
+        committed: new Map(),
+        loops: new Map(),
+      };
       this.groups.set(key, group);
     }
-    const member: MemMember = { id: this.nextMember++, options, handler, assigned: [], paused: false, stopped: false, wakers: new Set() };
+    const member: MemMember = {
+      id: this.nextMember++,
+      options,
+      handler,
+      assigned: [],
+      paused: false,
+      stopped: false,
+      wakers: new Set(),
+    };
     group.members.push(member);
     this.rebalance(group);
     return member;
@@ -135,7 +181,9 @@ export class MemoryBroker {
     member.stopped = true;
     for (const w of member.wakers) w();
     if (!group) return Promise.resolve();
-    const mine = member.assigned.map((p) => group.loops.get(p)).filter((l): l is Promise<void> => !!l);
+    const mine = member.assigned
+      .map((p) => group.loops.get(p))
+      .filter((l): l is Promise<void> => !!l);
     group.members = group.members.filter((m) => m !== member);
     this.rebalance(group);
     return Promise.all(mine).then(() => undefined);
@@ -155,7 +203,8 @@ export class MemoryBroker {
       Array.from({ length: count }, (_, p) => p),
       group.members.map((m) => ({ id: String(m.id).padStart(12, '0'), previous: m.assigned })),
     );
-    for (const m of group.members) m.assigned = assignment.get(String(m.id).padStart(12, '0')) ?? [];
+    for (const m of group.members)
+      m.assigned = assignment.get(String(m.id).padStart(12, '0')) ?? [];
     const generation = group.generation;
     for (const m of group.members) {
       for (const w of m.wakers) w();
@@ -168,11 +217,18 @@ export class MemoryBroker {
     }
   }
 
-  private async runPartition(group: MemGroup, member: MemMember, index: number, generation: number): Promise<void> {
+  private async runPartition(
+    group: MemGroup,
+    member: MemMember,
+    index: number,
+    generation: number,
+  ): Promise<void> {
     const partition = this.topic(group.topic).partitions[index]!;
-    const owns = () => !member.stopped && group.generation === generation && member.assigned.includes(index);
+    const owns = () =>
+      !member.stopped && group.generation === generation && member.assigned.includes(index);
     while (owns()) {
-      if (!group.committed.has(index)) group.committed.set(index, member.options.fromBeginning ? partition.base : partition.end);
+      if (!group.committed.has(index))
+        group.committed.set(index, member.options.fromBeginning ? partition.base : partition.end);
       const position = Math.max(group.committed.get(index)!, partition.base);
       if (member.paused || position >= partition.end) {
         const wait = partition.waitForData();
@@ -181,7 +237,10 @@ export class MemoryBroker {
         member.wakers.delete(wait.cancel);
         continue;
       }
-      const slice = partition.records.slice(position - partition.base, position - partition.base + MAX_BATCH);
+      const slice = partition.records.slice(
+        position - partition.base,
+        position - partition.base + MAX_BATCH,
+      );
       const records: RawRecord[] = slice.map((r) => ({
         topic: group.topic,
         partition: index,

@@ -1,8 +1,20 @@
 import { applyDecorators, Catch, UseFilters, type RpcExceptionFilter } from '@nestjs/common';
-import { BaseRpcContext, EventPattern, MessagePattern, Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import {
+  BaseRpcContext,
+  EventPattern,
+  MessagePattern,
+  Server,
+  type CustomTransportStrategy,
+} from '@nestjs/microservices';
 import { isObservable, lastValueFrom, throwError, type Observable } from 'rxjs';
 import type { z } from 'zod';
-import type { IncomingMessage, MessageBus, Reply, RetryPolicy, Subscription } from '../core/types.js';
+import type {
+  IncomingMessage,
+  MessageBus,
+  Reply,
+  RetryPolicy,
+  Subscription,
+} from '../core/types.js';
 
 /** Per-handler options, given to {@link OnMessage} / {@link OnRequest}. */
 export interface BusHandlerOptions {
@@ -82,7 +94,9 @@ export class BusTransport extends Server implements CustomTransportStrategy {
           return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
         };
         if (handler.isEventHandler) {
-          this.subscriptions.push(await this.bus.subscribe(options, async (m) => void (await invoke(m))));
+          this.subscriptions.push(
+            await this.bus.subscribe(options, async (m) => void (await invoke(m))),
+          );
         } else {
           this.subscriptions.push(
             await this.bus.respond(options, async (m) => {
@@ -102,7 +116,9 @@ export class BusTransport extends Server implements CustomTransportStrategy {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.subscriptions.splice(0).map((s) => s.stop(this.options.shutdownDeadlineMs)));
+    await Promise.all(
+      this.subscriptions.splice(0).map((s) => s.stop(this.options.shutdownDeadlineMs)),
+    );
   }
 
   on(): void {

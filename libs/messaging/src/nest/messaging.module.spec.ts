@@ -6,7 +6,7 @@ import { createLogger } from '@toolbus/observability';
 import { deferred, waitFor } from '@toolbus/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createMemoryBus } from '../factory.js';
+import { createMemoryBus } from '../memory/memory-bus.js';
 import { NonRetryableError, RequestFailedError } from '../core/errors.js';
 import type { MessageBus } from '../core/types.js';
 import { MemoryBroker } from '../memory/memory-transport.js';
@@ -44,7 +44,12 @@ class OrdersController {
 async function start(broker: MemoryBroker) {
   const logger = createLogger({ name: 'nest-test', level: 'silent' });
   const bus = createMemoryBus({ serviceName: 'orders', broker, logger });
-  await bus.ensureTopics(['orders', 'quotes', 'replies'].flatMap((t) => [{ name: t, partitions: 2 }, { name: dlqTopic(t), partitions: 1 }]));
+  await bus.ensureTopics(
+    ['orders', 'quotes', 'replies'].flatMap((t) => [
+      { name: t, partitions: 2 },
+      { name: dlqTopic(t), partitions: 1 },
+    ]),
+  );
   @Module({
     imports: [MessagingModule.forRoot({ useFactory: () => bus })],
     controllers: [OrdersController],
@@ -52,7 +57,10 @@ async function start(broker: MemoryBroker) {
   })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-  const app = moduleRef.createNestMicroservice({ strategy: new BusTransport(bus, { groupPrefix: 'orders' }), logger: false });
+  const app = moduleRef.createNestMicroservice({
+    strategy: new BusTransport(bus, { groupPrefix: 'orders' }),
+    logger: false,
+  });
   await app.listen();
   return { app, bus: app.get<MessageBus>(MESSAGE_BUS), ledger: app.get(Ledger) };
 }
@@ -61,7 +69,11 @@ describe('MessagingModule and BusTransport', () => {
   it('routes a topic to a controller method with the validated payload and its context', async () => {
     const { app, bus, ledger } = await start(new MemoryBroker());
     expect(ledger.bus).toBe(bus);
-    await bus.publish<Order>('orders', { type: ORDER, key: 'cust-1', value: { id: 'o-1', qty: 3 } });
+    await bus.publish<Order>('orders', {
+      type: ORDER,
+      key: 'cust-1',
+      value: { id: 'o-1', qty: 3 },
+    });
     await waitFor(() => ledger.seen.length === 1, { what: 'the order' });
     expect(ledger.seen[0]).toEqual({ order: { id: 'o-1', qty: 3 }, key: 'cust-1', attempt: 1 });
     await app.close();
@@ -71,7 +83,9 @@ describe('MessagingModule and BusTransport', () => {
     const broker = new MemoryBroker();
     const { app, bus } = await start(broker);
     const parked = deferred<string>();
-    await bus.subscribe({ topic: dlqTopic('orders'), groupId: 'dlq-reader' }, async (m) => parked.resolve(m.headers['toolbus_dlq_reason']!));
+    await bus.subscribe({ topic: dlqTopic('orders'), groupId: 'dlq-reader' }, async (m) =>
+      parked.resolve(m.headers['toolbus_dlq_reason']!),
+    );
     await bus.publish('orders', { type: ORDER, value: { id: 'refused', qty: 1 } });
     await expect(parked.promise).resolves.toBe('order refused by policy');
     await app.close();
@@ -79,9 +93,19 @@ describe('MessagingModule and BusTransport', () => {
 
   it('answers requests from a controller method, and a failing one with a clear error', async () => {
     const { app, bus } = await start(new MemoryBroker());
-    const reply = await bus.request<Order, { price: number }>('quotes', { type: ORDER, value: { id: 'q', qty: 4 } }, { replyTopic: 'replies', timeoutMs: 2_000 });
+    const reply = await bus.request<Order, { price: number }>(
+      'quotes',
+      { type: ORDER, value: { id: 'q', qty: 4 } },
+      { replyTopic: 'replies', timeoutMs: 2_000 },
+    );
     expect(reply.value.price).toBe(40);
-    const error = await bus.request('quotes', { type: ORDER, value: { id: 'boom', qty: 1 } }, { replyTopic: 'replies', timeoutMs: 5_000 }).catch((e: unknown) => e);
+    const error = await bus
+      .request(
+        'quotes',
+        { type: ORDER, value: { id: 'boom', qty: 1 } },
+        { replyTopic: 'replies', timeoutMs: 5_000 },
+      )
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RequestFailedError);
     expect((error as Error).message).toBe('request on quotes failed: pricing engine unavailable');
     await app.close();

@@ -1,4 +1,10 @@
-import { Inject, Module, type DynamicModule, type OnApplicationShutdown, type Provider } from '@nestjs/common';
+import {
+  Inject,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import type { MessageBus } from '../core/types.js';
 
 /** Injection token of the MessageBus: `@InjectBus() bus: MessageBus`. */
@@ -40,6 +46,11 @@ export class MessagingModule {
       useFactory: (bus: MessageBus) => new BusLifecycle(bus, options.shutdownDeadlineMs ?? 10_000),
       inject: [MESSAGE_BUS],
     };
-    return { module: MessagingModule, global: true, providers: [busProvider, lifecycle], exports: [MESSAGE_BUS] };
+    return {
+      module: MessagingModule,
+      global: true,
+      providers: [busProvider, lifecycle],
+      exports: [MESSAGE_BUS],
+    };
   }
 }

@@ -105,9 +105,7 @@ export class MemoryBroker {
   }
 
   /** The records a topic still holds, oldest first (a DLQ nobody consumes keeps them all). */
-  peek(
-    topic: string,
-  ): Array<{
+  peek(topic: string): Array<{
     partition: number;
     offset: string;
     key: string | null;

@@ -1,0 +1,54 @@
+# Thin wrappers over Nx targets and scripts/. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.SHELLFLAGS := -euo pipefail -c
+
+# Node 24 from the npm registry when the machine's Node is older (cached in ~/.cache/toolbus).
+NODE_BIN := $(shell scripts/ensure-node.sh)
+export PATH := $(NODE_BIN):$(PATH)
+export npm_config_nodedir := $(patsubst %/bin,%,$(NODE_BIN))
+export NX_DAEMON := false
+export NX_NO_CLOUD := true
+export NX_TUI := false
+export TZ := UTC
+NX := npx nx
+
+.PHONY: help setup build test lint format bench schemas infra-up infra-down infra-status clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: ## Install everything needed (idempotent): Node 24, npm deps, PostgreSQL, Redis, Kafka
+	@scripts/setup.sh
+
+build: setup ## Build every project
+	@$(NX) run-many -t build --outputStyle=static
+
+test: ## Setup, start Kafka/PostgreSQL/Redis, run every tier (static, unit, integration, e2e), stop them
+	@scripts/test.sh
+
+lint: setup ## ESLint (with module boundaries), typecheck and Prettier check
+	@$(NX) run-many -t lint typecheck --outputStyle=static
+	@npx prettier --check .
+
+format: setup ## Format everything with Prettier
+	@npx prettier --write .
+
+bench: setup ## Benchmarks (real Kafka on loopback); prints a table of ratios against a baseline
+	@scripts/bench.sh
+
+schemas: setup ## Regenerate libs/contracts/schemas/*.schema.json from the zod schemas
+	@$(NX) run contracts:schemas --outputStyle=static
+
+infra-up: setup ## Start Kafka, PostgreSQL and Redis on 127.0.0.1 (no-op when already up)
+	@scripts/infra.sh up
+	@echo "export these to use it:"; scripts/infra.sh env | sed 's/^/  export /'
+
+infra-down: ## Stop Kafka, PostgreSQL and Redis and delete their data
+	@scripts/infra.sh down
+
+infra-status: ## Show whether Kafka, PostgreSQL and Redis are up
+	@scripts/infra.sh status
+
+clean: ## Remove build output and reports
+	@rm -rf reports .nx libs/*/dist services/*/dist services/tool-consumers/*/dist

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Idempotent setup: Node 24 (when the machine's Node is older), npm dependencies, and the
+# test infrastructure's packages and downloads. Caches live in $TOOLBUS_CACHE, outside the repo.
+source "$(dirname "$0")/lib.sh"
+
+node_bin=$("$TOOLBUS_ROOT/scripts/ensure-node.sh")
+export PATH="$node_bin:$PATH"
+# Native addons compile against the Node that runs them, not the machine's older headers.
+export npm_config_nodedir="$(dirname "$node_bin")"
+
+cd "$TOOLBUS_ROOT"
+stamp=node_modules/.toolbus-lock-hash
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  log "installing npm dependencies (node $(node -v))"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+fi
+
+"$TOOLBUS_ROOT/scripts/infra.sh" install
+log "setup done"

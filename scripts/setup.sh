@@ -13,7 +13,10 @@ stamp=node_modules/.toolbus-lock-hash
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   log "installing npm dependencies (node $(node -v))"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: the registry here serves only this platform's optional binaries (swc, rollup),
+  # so the lock file cannot list the others and `npm ci` rejects it as out of sync.
+  # `npm install` installs exactly the locked versions and leaves the lock file unchanged.
+  npm install --no-audit --no-fund --loglevel=error
   echo "$want" >"$stamp"
 fi
 

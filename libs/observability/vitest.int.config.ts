@@ -1,3 +1,0 @@
-import { projectConfig } from '../../tools/vitest/config.ts';
-
-export default projectConfig(import.meta.dirname, 'integration');

@@ -9,12 +9,20 @@ const rows = [];
 for (const file of readdirSync(dir).sort()) {
   if (file.endsWith('.checks.json')) {
     const r = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    rows.push({ tier: r.name, project: '(lint, typecheck, format)', passed: r.passed, failed: r.failed, skipped: 0 });
+    rows.push({
+      tier: r.name,
+      project: '(lint, typecheck, format)',
+      passed: r.passed,
+      failed: r.failed,
+      skipped: 0,
+    });
   } else if (file.endsWith('.json')) {
     const [project, tier] = file.replace(/\.json$/, '').split('.');
     const r = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     // A file that failed to load has no tests but is a failure all the same.
-    const brokenSuites = (r.testResults ?? []).filter((s) => s.status === 'failed' && (s.assertionResults ?? []).length === 0).length;
+    const brokenSuites = (r.testResults ?? []).filter(
+      (s) => s.status === 'failed' && (s.assertionResults ?? []).length === 0,
+    ).length;
     rows.push({
       tier,
       project,
@@ -34,14 +42,25 @@ const tiers = readFileSync(join(dir, 'tiers.tsv'), 'utf8')
 for (const t of tiers) {
   const failedInTier = rows.filter((r) => r.tier === t.name).reduce((n, r) => n + r.failed, 0);
   if (t.rc !== 0 && failedInTier === 0) {
-    rows.push({ tier: t.name, project: `(tier exited ${t.rc} without a failed test: see its log above)`, passed: 0, failed: 1, skipped: 0 });
+    rows.push({
+      tier: t.name,
+      project: `(tier exited ${t.rc} without a failed test: see its log above)`,
+      passed: 0,
+      failed: 1,
+      skipped: 0,
+    });
   }
 }
 
 const sum = (k) => rows.reduce((n, r) => n + r[k], 0);
 const pad = (s, n) => String(s).padEnd(n);
-console.log('\n' + pad('tier', 12) + pad('project', 44) + pad('passed', 8) + pad('failed', 8) + 'skipped');
-for (const r of rows) console.log(pad(r.tier, 12) + pad(r.project, 44) + pad(r.passed, 8) + pad(r.failed, 8) + r.skipped);
+console.log(
+  '\n' + pad('tier', 12) + pad('project', 44) + pad('passed', 8) + pad('failed', 8) + 'skipped',
+);
+for (const r of rows)
+  console.log(
+    pad(r.tier, 12) + pad(r.project, 44) + pad(r.passed, 8) + pad(r.failed, 8) + r.skipped,
+  );
 console.log('tier times: ' + tiers.map((t) => `${t.name} ${t.seconds}s`).join(', '));
 const passed = sum('passed');
 const failed = sum('failed');

@@ -15,7 +15,8 @@ const TYPE = 'dev.toolbus.bench.echo.v1';
 const logger = createLogger({ name: 'bench', level: 'warn' });
 const name = (p) => `bench-${p}-${randomBytes(3).toString('hex')}`;
 
-const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const pct = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const stats = (samples) => {
   const s = [...samples].sort((a, b) => a - b);
   return { p50: pct(s, 50), p99: pct(s, 99) };
@@ -61,7 +62,11 @@ async function oneWay(bus, topic) {
   });
   const started = performance.now();
   for (let i = 0; i < ONE_WAY; i += 1000) {
-    await Promise.all(Array.from({ length: Math.min(1000, ONE_WAY - i) }, (_, j) => bus.publish(topic, { type: TYPE, value: { n: i + j } })));
+    await Promise.all(
+      Array.from({ length: Math.min(1000, ONE_WAY - i) }, (_, j) =>
+        bus.publish(topic, { type: TYPE, value: { n: i + j } }),
+      ),
+    );
   }
   await all;
   const rate = ONE_WAY / ((performance.now() - started) / 1000);
@@ -81,9 +86,17 @@ async function benchBus(label, makeBus, createTopics) {
   ]);
   const server = makeBus('bench-responder');
   const client = makeBus('bench-caller');
-  await server.respond({ topic: requests, groupId: name('resp'), concurrency: 64 }, async (m) => ({ type: TYPE, value: m.value }));
+  await server.respond({ topic: requests, groupId: name('resp'), concurrency: 64 }, async (m) => ({
+    type: TYPE,
+    value: m.value,
+  }));
   await client.prepareReplies(replies);
-  const call = (i) => client.request(requests, { type: TYPE, key: `k${i % 64}`, value: { i } }, { replyTopic: replies, timeoutMs: 10_000 });
+  const call = (i) =>
+    client.request(
+      requests,
+      { type: TYPE, key: `k${i % 64}`, value: { i } },
+      { replyTopic: replies, timeoutMs: 10_000 },
+    );
   for (let i = 0; i < 200; i++) await call(i); // warm-up
   const latency = await atRate(call, RATE, LATENCY_SECONDS);
   const rr = await throughput(call, THROUGHPUT_REQUESTS);
@@ -96,7 +109,12 @@ async function main() {
   const rows = [];
   const echo = async (i) => ({ i });
   const direct = await atRate((i) => echo(i), RATE, 2);
-  rows.push({ label: 'direct function call (baseline)', ...direct, rr: await throughput(echo, 1_000_000), ow: NaN });
+  rows.push({
+    label: 'direct function call (baseline)',
+    ...direct,
+    rr: await throughput(echo, 1_000_000),
+    ow: NaN,
+  });
 
   const broker = new MemoryBroker();
   rows.push(
@@ -108,16 +126,28 @@ async function main() {
   );
 
   const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
-  if (brokers.length === 0) throw new Error('KAFKA_BROKERS is not set: run `make bench`, which starts Kafka');
+  if (brokers.length === 0)
+    throw new Error('KAFKA_BROKERS is not set: run `make bench`, which starts Kafka');
   const admin = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
   await admin.connect();
   const created = [];
   rows.push(
     await benchBus(
       'Kafka bus (loopback, acks=all)',
-      (s) => createKafkaBus({ serviceName: s, brokers, logger, ...(process.env.BENCH_MAX_WAIT ? { maxWaitTimeMs: Number(process.env.BENCH_MAX_WAIT) } : {}) }),
+      (s) =>
+        createKafkaBus({
+          serviceName: s,
+          brokers,
+          logger,
+          ...(process.env.BENCH_MAX_WAIT
+            ? { maxWaitTimeMs: Number(process.env.BENCH_MAX_WAIT) }
+            : {}),
+        }),
       async (specs) => {
-        await admin.createTopics({ waitForLeaders: true, topics: specs.map((s) => ({ topic: s.name, numPartitions: s.partitions })) });
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: specs.map((s) => ({ topic: s.name, numPartitions: s.partitions })),
+        });
         created.push(...specs.map((s) => s.name));
       },
     ),
@@ -128,11 +158,24 @@ async function main() {
   const base = rows[0];
   const f = (n, d = 3) => (Number.isFinite(n) ? n.toFixed(d) : '—');
   const line = (cells) => '| ' + cells.join(' | ') + ' |';
-  console.log(`\nMessage bus — request-reply at ${RATE} req/s for ${LATENCY_SECONDS} s (first second dropped); Node ${process.version}\n`);
-  console.log(line(['path', 'p50 ms', 'p99 ms', 'p50 × direct', 'request-reply /s (64 callers)', 'one-way msg/s']));
+  console.log(
+    `\nMessage bus — request-reply at ${RATE} req/s for ${LATENCY_SECONDS} s (first second dropped); Node ${process.version}\n`,
+  );
+  console.log(
+    line([
+      'path',
+      'p50 ms',
+      'p99 ms',
+      'p50 × direct',
+      'request-reply /s (64 callers)',
+      'one-way msg/s',
+    ]),
+  );
   console.log(line(['---', '---:', '---:', '---:', '---:', '---:']));
   for (const r of rows) {
-    console.log(line([r.label, f(r.p50), f(r.p99), f(r.p50 / base.p50, 0), f(r.rr, 0), f(r.ow, 0)]));
+    console.log(
+      line([r.label, f(r.p50), f(r.p99), f(r.p50 / base.p50, 0), f(r.rr, 0), f(r.ow, 0)]),
+    );
   }
   const kafka = rows[2];
   console.log(

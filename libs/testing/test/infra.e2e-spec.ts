@@ -18,7 +18,12 @@ describe('scripts/infra.sh', () => {
 
   it('prints the same connection variables the tests received', async () => {
     const { stdout } = await run('bash', [script, 'env']);
-    const vars = Object.fromEntries(stdout.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+    const vars = Object.fromEntries(
+      stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=', 2) as [string, string]),
+    );
     const infra = infraFromEnv();
     expect(vars['KAFKA_BROKERS']).toBe(infra.kafkaBrokers.join(','));
     expect(vars['DATABASE_URL']).toBe(infra.databaseUrl);
@@ -36,7 +41,11 @@ describe('scripts/infra.sh', () => {
 
   it('serves a real PostgreSQL and Redis at those addresses', async () => {
     const { databaseUrl, redisUrl } = infraFromEnv();
-    const pg = await run('psql', [databaseUrl, '-tAc', 'select current_setting($$server_version_num$$)::int >= 150000']);
+    const pg = await run('psql', [
+      databaseUrl,
+      '-tAc',
+      'select current_setting($$server_version_num$$)::int >= 150000',
+    ]);
     expect(pg.stdout.trim()).toBe('t');
     const url = new URL(redisUrl);
     const redis = await run('redis-cli', ['-h', url.hostname, '-p', url.port, 'ping']);
@@ -44,7 +53,9 @@ describe('scripts/infra.sh', () => {
   });
 
   it('rejects an unknown command with its usage', async () => {
-    const error = await run('bash', [script, 'explode']).catch((e: { code: number; stderr: string }) => e);
+    const error = await run('bash', [script, 'explode']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(error).toMatchObject({ code: 2 });
     expect((error as { stderr: string }).stderr).toContain('usage:');
   });

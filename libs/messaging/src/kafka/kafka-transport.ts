@@ -229,7 +229,11 @@ export class KafkaTransport implements Transport {
     return {
       pause: () => {
         stopped = true;
-        consumer.pause([{ topic: options.topic }]);
+        try {
+          consumer.pause([{ topic: options.topic }]);
+        } catch {
+          // Never got as far as running (e.g. the broker was unreachable): nothing to pause.
+        }
       },
       stop: async () => {
         stopped = true;

@@ -1,0 +1,19 @@
+export { busFromConfig, startService, type ServiceOptions } from './bootstrap.js';
+export {
+  commonConfig,
+  ConfigError,
+  configTable,
+  env,
+  loadConfig,
+  type ConfigOf,
+  type ConfigSpec,
+  type ConfigVar,
+} from './config.js';
+export {
+  HealthController,
+  HealthModule,
+  HealthService,
+  READINESS_CHECKS,
+  type ReadinessCheck,
+} from './health.js';
+export { PinoNestLogger } from './logger.js';

@@ -1,0 +1,139 @@
+import { Module } from '@nestjs/common';
+import { createLogger } from '@toolbus/observability';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  busFromConfig,
+  commonConfig,
+  ConfigError,
+  configTable,
+  env,
+  HealthModule,
+  loadConfig,
+  startService,
+} from './index.js';
+
+const spec = {
+  ...commonConfig,
+  WIDGETS: { schema: env.int(1, 10), default: '3', description: 'How many widgets' },
+  API_TOKEN: { schema: env.string(), description: 'Token for the widget API', secret: true },
+  MODE: { schema: env.oneOf(['fast', 'safe'] as const), default: 'safe', description: 'Mode' },
+  LIMITS: {
+    schema: env.json(z.record(z.string(), z.number())),
+    default: '{}',
+    description: 'Limits per tenant',
+  },
+};
+
+describe('loadConfig', () => {
+  it('parses defaults and values into typed config', () => {
+    const c = loadConfig(spec, {
+      API_TOKEN: 't0p',
+      WIDGETS: '7',
+      KAFKA_BROKERS: 'a:1, b:2',
+      LIMITS: '{"acme":5}',
+    });
+    expect(c).toMatchObject({
+      PORT: 8080,
+      HOST: '127.0.0.1',
+      WIDGETS: 7,
+      MODE: 'safe',
+      KAFKA_BROKERS: ['a:1', 'b:2'],
+      LIMITS: { acme: 5 },
+    });
+    expect(c.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+  });
+
+  it('refuses to start on bad values, naming every variable and hiding secrets', () => {
+    let error: unknown;
+    try {
+      loadConfig(spec, {
+        WIDGETS: '11',
+        PORT: 'eighty',
+        MODE: 'yolo',
+        API_TOKEN: '',
+        LIMITS: '{oops',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('PORT: invalid value "eighty": must be a whole number');
+    expect(message).toContain('WIDGETS: invalid value "11": must be at most 10');
+    expect(message).toContain('MODE: invalid value "yolo": must be one of fast, safe');
+    expect(message).toContain('API_TOKEN: is required: Token for the widget API');
+    expect(message).toContain('LIMITS: invalid value "{oops": must be JSON');
+  });
+
+  it('never prints a secret value', () => {
+    const secretSpec = { KEY: { schema: z.string().min(10), description: 'key', secret: true } };
+    expect(() => loadConfig(secretSpec, { KEY: 'short' })).toThrow(/KEY: invalid \(value hidden\)/);
+    expect(() => loadConfig(secretSpec, { KEY: 'short' })).not.toThrow(/short/);
+  });
+
+  it('renders a README table', () => {
+    const table = configTable(spec);
+    expect(table).toContain('| `WIDGETS` | How many widgets | `3` |  |');
+    expect(table).toContain('| `API_TOKEN` | Token for the widget API | **required** | yes |');
+    expect(table).toContain('| `KAFKA_BROKERS` |');
+  });
+});
+
+describe('service runtime', () => {
+  const logger = createLogger({ name: 'kit-test', level: 'silent' });
+
+  it('chooses the in-memory bus when no brokers are configured', async () => {
+    const bus = busFromConfig(
+      'kit',
+      { KAFKA_SESSION_TIMEOUT_MS: 10_000, SHUTDOWN_DEADLINE_MS: 1000 },
+      logger,
+    );
+    expect((bus as { kind?: string }).kind).toBe('memory');
+    await bus.close();
+  });
+
+  it('serves liveness, readiness (503 naming what is down) and metrics', async () => {
+    let kafkaUp = true;
+    @Module({
+      imports: [
+        HealthModule.forRoot({
+          checks: () => [
+            { name: 'kafka', check: async () => kafkaUp },
+            { name: 'postgres', check: async () => true },
+          ],
+        }),
+      ],
+    })
+    class AppModule {}
+    const app = await startService({
+      name: 'kit',
+      module: AppModule,
+      logger,
+      host: '127.0.0.1',
+      port: 0,
+    });
+    const base = await app.getUrl();
+    const url = base.replace('[::1]', '127.0.0.1');
+    try {
+      expect(await (await fetch(`${url}/health/live`)).json()).toEqual({ status: 'ok' });
+      const ready = await fetch(`${url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ok', checks: { kafka: 'up', postgres: 'up' } });
+      kafkaUp = false;
+      const down = await fetch(`${url}/health/ready`);
+      expect(down.status).toBe(503);
+      expect(down.headers.get('content-type')).toContain('application/problem+json');
+      expect(await down.json()).toMatchObject({
+        status: 503,
+        detail: 'not ready: kafka down',
+        checks: { kafka: 'down', postgres: 'up' },
+      });
+      const metrics = await fetch(`${url}/metrics`);
+      expect(metrics.headers.get('content-type')).toContain('text/plain');
+      expect(await metrics.text()).toContain('process_cpu_user_seconds_total');
+    } finally {
+      await app.close();
+    }
+  });
+});

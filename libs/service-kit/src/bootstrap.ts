@@ -41,12 +41,17 @@ export interface ServiceOptions {
   port: number;
   /** When given, the app's @OnMessage/@OnRequest handlers are served from this bus. */
   bus?: MessageBus;
+  /** Close the app and exit on SIGTERM/SIGINT (default true; tests that embed a service pass false). */
+  handleSignals?: boolean;
+  /** Per-topic handler concurrency from config. */
+  concurrency?: Record<string, number>;
+  shutdownDeadlineMs?: number;
 }
 
 /**
  * Builds the one Nest app a service runs: Fastify for HTTP (health, metrics, API), the bus
- * transport for its Kafka handlers, pino for framework logs, and shutdown hooks so SIGTERM
- * drains in-flight messages before the process exits.
+ * transport for its Kafka handlers, pino for framework logs, and signal handling so SIGTERM
+ * drains in-flight messages (within the shutdown deadline) before the process exits.
  */
 export async function startService(options: ServiceOptions): Promise<INestApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
@@ -56,7 +61,6 @@ export async function startService(options: ServiceOptions): Promise<INestApplic
       logger: new PinoNestLogger(options.logger.child({ component: 'nest' })),
     },
   );
-  app.enableShutdownHooks();
   if (options.bus) {
     app.connectMicroservice(
       { strategy: new BusTransport(options.bus, { groupPrefix: options.name }) },
@@ -65,6 +69,22 @@ export async function startService(options: ServiceOptions): Promise<INestApplic
     await app.startAllMicroservices();
   }
   await app.listen(options.port, options.host);
+  if (options.handleSignals ?? true) {
+    // Not Nest's enableShutdownHooks: it re-raises the signal after closing, so a clean drain
+    // would still end with "killed by SIGTERM". Here a drained shutdown exits 0, a failed one 1.
+    const shutdown = (signal: string) => {
+      options.logger.info({ signal }, `${options.name} shutting down`);
+      app.close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          options.logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  }
   options.logger.info(
     { host: options.host, port: options.port, bus: options.bus ? 'on' : 'off' },
     `${options.name} started`,

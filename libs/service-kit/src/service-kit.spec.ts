@@ -112,6 +112,7 @@ describe('service runtime', () => {
       logger,
       host: '127.0.0.1',
       port: 0,
+      handleSignals: false,
     });
     const base = await app.getUrl();
     const url = base.replace('[::1]', '127.0.0.1');

@@ -1,2 +1,12 @@
 export { infraFromEnv, type InfraSettings } from './infra.js';
 export { deferred, uniqueName, waitFor, type Deferred } from './wait.js';
+export { startFakeAnthropic } from './fakes/anthropic.js';
+export { startFakeOpenAI } from './fakes/openai.js';
+export type {
+  FakeFault,
+  FakeProvider,
+  FakeReply,
+  FakeRequestView,
+  FakeTurn,
+  RecordedRequest,
+} from './fakes/types.js';

@@ -71,7 +71,12 @@ export class BusTransport extends Server implements CustomTransportStrategy {
 
   constructor(
     private readonly bus: MessageBus,
-    private readonly options: { groupPrefix: string; shutdownDeadlineMs?: number },
+    private readonly options: {
+      groupPrefix: string;
+      shutdownDeadlineMs?: number;
+      /** Per-topic concurrency from the service's config, overriding the decorator's. */
+      concurrency?: Record<string, number>;
+    },
   ) {
     super();
   }
@@ -84,7 +89,7 @@ export class BusTransport extends Server implements CustomTransportStrategy {
         const options = {
           topic,
           groupId: extras.groupId ?? `${this.options.groupPrefix}.${topic}`,
-          concurrency: extras.concurrency,
+          concurrency: this.options.concurrency?.[topic] ?? extras.concurrency,
           schema: extras.schema,
           types: extras.types,
           retry: extras.retry,

@@ -13,7 +13,7 @@ export NX_TUI := false
 export TZ := UTC
 NX := npx nx
 
-.PHONY: help setup build test lint format bench schemas infra-up infra-down infra-status clean
+.PHONY: help setup build up test lint format bench schemas infra-up infra-down infra-status clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,6 +23,10 @@ setup: ## Install everything needed (idempotent): Node 24, npm deps, PostgreSQL,
 
 build: setup ## Build every project
 	@$(NX) run-many -t build --outputStyle=static
+
+up: build ## Run the embedded platform on 127.0.0.1:8080 (in-memory bus; today: the model shim)
+	@echo "model shim on http://127.0.0.1:$${PORT:-8080} (health: /health/ready, metrics: /metrics); Ctrl-C stops it"
+	@$(NX) run model-shim:serve --outputStyle=static
 
 test: ## Setup, start Kafka/PostgreSQL/Redis, run every tier (static, unit, integration, e2e), stop them
 	@scripts/test.sh

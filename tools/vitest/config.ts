@@ -41,8 +41,8 @@ export function projectConfig(projectDir: string, tier: TestTier): ReturnType<ty
         module: { type: 'es6' },
       }),
     ],
-    resolve: { conditions: ['@toolbus/source', 'module', 'node', 'import', 'default'] },
-    ssr: { resolve: { conditions: ['@toolbus/source', 'node', 'import', 'default'] } },
+    resolve: { conditions: ['@toolbus/source', 'node', 'development|production'] },
+    ssr: { resolve: { conditions: ['@toolbus/source', 'node', 'development|production'] } },
     test: {
       include: include[tier],
       environment: 'node',

@@ -4,6 +4,7 @@ import { AuditEvent } from './audit.js';
 import { CloudEventAttributes, describeIssues } from './cloudevents.js';
 import { ModelFailed, ModelRequest, ModelResponse } from './model.js';
 import { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './tool-call.js';
+import { RegisterToolRequest } from './registry-api.js';
 import { RegistryChanged, ToolDefinition } from './tool-definition.js';
 
 /** A message kind: its CloudEvents type and the schema of its payload. */
@@ -67,4 +68,5 @@ export function parsePayload<K extends MessageKind>(kind: K, value: unknown): Pa
 export const SharedSchemas = {
   'cloudevent.attributes': CloudEventAttributes,
   'tool.definition': ToolDefinition,
+  'registry.register-tool': RegisterToolRequest,
 } as const;

@@ -65,3 +65,4 @@ export {
   type PlatformTopic,
   type TopicSpec,
 } from './topics.js';
+export { RegistryPaths, RegisterToolRequest, RegisterToolResponse } from './registry-api.js';

@@ -1,0 +1,2 @@
+export { createDataSource, databaseCheck, openDatabase, type DatabaseOptions } from './database.js';
+export { DataSource, type EntityManager, type MigrationInterface, type QueryRunner } from 'typeorm';

@@ -1,0 +1,44 @@
+import { commonConfig, env, type ConfigOf } from '@toolbus/service-kit';
+
+/** Variables every tool consumer has, on top of its own. */
+export const toolConsumerConfig = {
+  ...commonConfig,
+  DATABASE_URL: {
+    schema: env.string(),
+    default: 'pglite://memory',
+    description:
+      "The consumer database (dedup records and the tools' own tables): postgres://… or pglite://memory",
+  },
+  DATABASE_SCHEMA: {
+    schema: env.optional(env.string()),
+    description: 'PostgreSQL schema of the consumer; default the service name with - as _',
+  },
+  REGISTRY_URL: {
+    schema: env.optional(env.url()),
+    description:
+      'Registry base URL; tools are registered there at start-up. Unset: no registration (tests, embedded)',
+  },
+  TOOL_OWNER: {
+    schema: env.string(),
+    default: 'platform',
+    description: 'Owning team recorded in the registry',
+  },
+  TOOL_REGION: { schema: env.string(), default: 'eu', description: 'Data region of these tools' },
+  TOOL_CONCURRENCY: {
+    schema: env.int(1, 1024),
+    default: '16',
+    description: 'Tool calls handled at once by one instance',
+  },
+  TOOL_DEFAULT_DEADLINE_MS: {
+    schema: env.int(10, 600_000),
+    default: '2000',
+    description: 'Deadline of an HTTP call that names none',
+  },
+  TOOL_HTTP_URL: {
+    schema: env.optional(env.url()),
+    description:
+      'URL the registry should list for synchronous tools (this service, as callers reach it)',
+  },
+};
+
+export type ToolConsumerConfig = ConfigOf<typeof toolConsumerConfig>;

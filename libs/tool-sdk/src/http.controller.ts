@@ -1,0 +1,111 @@
+import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
+import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import type { FastifyReply } from 'fastify';
+import type { ErrorClass } from '@toolbus/contracts';
+import { ToolRuntime } from './runtime.js';
+
+export const TOOL_RUNTIME_OPTIONS = Symbol.for('toolbus.tool-sdk.http');
+
+const STATUS: Record<ErrorClass, number> = {
+  validation: 422,
+  business: 409,
+  forbidden: 403,
+  not_found: 404,
+  timeout: 504,
+  unavailable: 503,
+  rate_limited: 429,
+  budget_exceeded: 402,
+  internal: 500,
+};
+
+/**
+ * Synchronous tools over HTTP: `POST /tools/<name>:invoke` with the tool call (without `tool`
+ * and `deadline`) as the body. The deadline comes from `x-toolbus-deadline` (RFC 3339) or
+ * `x-toolbus-timeout-ms`, default 2 s. Failures are problem+json carrying the tool error.
+ */
+@Controller('tools')
+export class ToolHttpController {
+  constructor(
+    private readonly runtime: ToolRuntime,
+    @Inject(TOOL_RUNTIME_OPTIONS) private readonly options: { defaultDeadlineMs: number },
+  ) {}
+
+  @Post(':call')
+  @HttpCode(200)
+  async invoke(
+    @Param('call') callPath: string,
+    @Body() body: unknown,
+    @Headers() headers: Record<string, string | undefined>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const match = /^([a-z][a-z0-9_]{0,63}):invoke$/.exec(callPath);
+    if (!match) {
+      await problem(
+        reply,
+        404,
+        'Not Found',
+        `no such endpoint: use POST /tools/<tool name>:invoke (got "${callPath}")`,
+      );
+      return;
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body)) {
+      await problem(reply, 400, 'Bad Request', 'the body must be a JSON object: the tool call');
+      return;
+    }
+    const timeoutHeader = headers['x-toolbus-timeout-ms'];
+    const deadline =
+      headers['x-toolbus-deadline'] ??
+      new Date(
+        Date.now() +
+          (timeoutHeader && /^\d+$/.test(timeoutHeader)
+            ? Number(timeoutHeader)
+            : this.options.defaultDeadlineMs),
+      ).toISOString();
+    const carrier = Object.fromEntries(
+      Object.entries(headers).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
+    const parent = propagation.extract(ROOT_CONTEXT, carrier);
+    const span = trace
+      .getTracer('@toolbus/tool-sdk')
+      .startSpan(`tool ${match[1]} invoke`, {}, parent);
+    const result = await context.with(trace.setSpan(parent, span), () =>
+      this.runtime.invoke(
+        {
+          callId: headers['x-request-id'] ?? `http-${Date.now()}`,
+          ...(body as object),
+          tool: match[1],
+          deadline,
+        },
+        'http',
+      ),
+    );
+    span.end();
+    if (result.ok) {
+      await reply.status(200).send(result.completed);
+      return;
+    }
+    const status = STATUS[result.failed.error.class];
+    await reply
+      .status(status)
+      .header('content-type', 'application/problem+json')
+      .send({
+        type: `https://toolbus.dev/problems/${result.failed.error.code}`,
+        title: result.failed.error.class,
+        status,
+        detail: result.failed.error.message,
+        ...result.failed,
+      });
+  }
+}
+
+async function problem(
+  reply: FastifyReply,
+  status: number,
+  title: string,
+  detail: string,
+): Promise<void> {
+  await reply
+    .status(status)
+    .header('content-type', 'application/problem+json')
+    .send({ type: 'about:blank', title, status, detail });
+}

@@ -1,0 +1,12 @@
+export { toolConsumerConfig, type ToolConsumerConfig } from './config.js';
+export { runToolConsumer, type RunningToolConsumer, type ToolConsumerOptions } from './consumer.js';
+export { CreateToolCallDedup1732406400000 } from './dedup.js';
+export {
+  defineTool,
+  toToolDefinition,
+  type Tool,
+  type ToolContext,
+  type ToolSpec,
+} from './define-tool.js';
+export { BusinessError, classify, RetryableToolError } from './errors.js';
+export { ToolRuntime, type ToolReply } from './runtime.js';

@@ -215,6 +215,9 @@ export class ToolRuntime {
           return out.data as T;
         });
         committed = { value };
+        // Crash-consistency tests need a process that dies after its effect is durable but before
+        // it answers or commits the Kafka offset; a failpoint makes that moment exact.
+        if (process.env['TOOLBUS_FAILPOINT'] === 'exit-after-commit') process.exit(137);
         return value;
       },
     };

@@ -4,6 +4,7 @@ import { startFakeAnthropic, startFakeOpenAI, type FakeProvider } from '@toolbus
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PriceTable } from '../accounting/prices.js';
 import { AnthropicProvider } from '../providers/anthropic.provider.js';
+import type { ModelProvider } from '../providers/model-provider.js';
 import { OpenAiProvider } from '../providers/openai.provider.js';
 import { RouteTable } from '../routing/route-table.js';
 import { CompletionService } from './completion.service.js';
@@ -35,7 +36,7 @@ describe('CompletionService with real SDKs', () => {
   });
 
   function service(anthropicUrl = anthropic.url) {
-    const providers = new Map([
+    const providers = new Map<string, ModelProvider>([
       [
         'anthropic',
         new AnthropicProvider({

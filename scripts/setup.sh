@@ -21,4 +21,5 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
 fi
 
 "$TOOLBUS_ROOT/scripts/infra.sh" install
+"$TOOLBUS_ROOT/examples/python-consumer/setup.sh"
 log "setup done"

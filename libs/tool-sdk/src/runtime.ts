@@ -94,6 +94,16 @@ export class ToolRuntime {
       };
       return done({ ok: false, failed }, 'failed', error.class);
     };
+    const succeed = (output: unknown, deduplicated: boolean): ToolReply => {
+      const completed: ToolCallCompleted = {
+        ...echo,
+        output,
+        durationMs: performance.now() - started,
+        deduplicated,
+        completedAt: new Date().toISOString(),
+      };
+      return done({ ok: true, completed }, deduplicated ? 'deduplicated' : 'succeeded');
+    };
     if (!parsed.success)
       return fail(
         validationError('invalid_request', 'the tool call request is invalid', parsed.error),
@@ -150,15 +160,7 @@ export class ToolRuntime {
       if (claim.kind === 'done') {
         toolMetrics.dedupHits().inc({ service: this.service, tool: tool.name });
         if (claim.status === 'completed') {
-          const completed: ToolCallCompleted = {
-            ...echo,
-            callId: call.callId,
-            output: claim.result,
-            durationMs: performance.now() - started,
-            deduplicated: true,
-            completedAt: new Date().toISOString(),
-          };
-          return done({ ok: true, completed }, 'deduplicated');
+          return succeed(claim.result, true);
         }
         return fail(claim.error as SafeError);
       }
@@ -247,27 +249,11 @@ export class ToolRuntime {
         )
           throw new LostClaimError();
       }
-      const completed: ToolCallCompleted = {
-        ...echo,
-        callId: call.callId,
-        output,
-        durationMs: performance.now() - started,
-        deduplicated: false,
-        completedAt: new Date().toISOString(),
-      };
-      return done({ ok: true, completed }, 'succeeded');
+      return succeed(output, false);
     } catch (error) {
       if (committed) {
         // The effect and its result are durable; what failed came after. Answer with the result.
-        const completed: ToolCallCompleted = {
-          ...echo,
-          callId: call.callId,
-          output: committed.value,
-          durationMs: performance.now() - started,
-          deduplicated: false,
-          completedAt: new Date().toISOString(),
-        };
-        return done({ ok: true, completed }, 'succeeded');
+        return succeed(committed.value, false);
       }
       if (error instanceof DeadlineError || (signal.aborted && !this.shutdown.signal.aborted)) {
         await this.dedup.release(call.idempotencyKey, this.owner).catch(() => undefined);

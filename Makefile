@@ -13,7 +13,11 @@ export NX_TUI := false
 export TZ := UTC
 NX := npx nx
 
-.PHONY: help setup build up test lint format bench schemas infra-up infra-down infra-status clean
+# Image names: $(REGISTRY)/toolbus-<service>:$(VERSION), the chart's appVersion by default.
+REGISTRY ?= ghcr.io/toolbus
+VERSION ?= $(shell sed -n "s/^appVersion: *['\"]\{0,1\}\([^'\"]*\).*/\1/p" charts/toolbus/Chart.yaml)
+
+.PHONY: help setup build up test lint format bench schemas infra-up infra-down infra-status clean charts images
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,6 +47,20 @@ bench: setup ## Benchmarks (real Kafka on loopback); prints a table of ratios ag
 
 schemas: setup ## Regenerate libs/contracts/schemas/*.schema.json from the zod schemas
 	@$(NX) run contracts:schemas --outputStyle=static
+
+charts: setup ## Chart tests: lint, render, unit suites, schema and policy checks
+	@scripts/charts/test.sh
+
+images: ## Build service images (needs a Docker engine; none here)
+	@docker info >/dev/null 2>&1 || { echo "make images: no Docker engine (docker info failed); build where one runs" >&2; exit 1; }
+	@built=0; for f in services/*/Dockerfile services/tool-consumers/*/Dockerfile; do \
+	  [ -f "$$f" ] || continue; \
+	  name=$$(basename "$$(dirname "$$f")"); \
+	  echo "building $(REGISTRY)/toolbus-$$name:$(VERSION) from $$f"; \
+	  docker build -f "$$f" -t "$(REGISTRY)/toolbus-$$name:$(VERSION)" . || exit 1; \
+	  built=$$((built + 1)); \
+	done; \
+	if [ "$$built" = 0 ]; then echo "make images: no services/*/Dockerfile yet (pattern: scripts/charts/Dockerfile.service)" >&2; exit 1; fi
 
 infra-up: setup ## Start Kafka, PostgreSQL and Redis on 127.0.0.1 (no-op when already up)
 	@scripts/infra.sh up

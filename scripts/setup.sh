@@ -22,4 +22,5 @@ fi
 
 "$TOOLBUS_ROOT/scripts/infra.sh" install
 "$TOOLBUS_ROOT/examples/python-consumer/setup.sh"
+"$TOOLBUS_ROOT/scripts/charts/setup-tools.sh"
 log "setup done"

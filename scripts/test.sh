@@ -43,7 +43,7 @@ static_checks() {
   failed=$(printf '%s\n' "$out" | grep -cE '^- [a-z0-9-]+:(lint|typecheck)$' || true)
   local fmt=0
   npx prettier --check . >"$reports/prettier.log" 2>&1 || { fmt=1; cat "$reports/prettier.log"; }
-  printf '{"name":"static","passed":%d,"failed":%d}\n' $((total - failed + 1 - fmt)) $((failed + fmt)) >"$reports/static.checks.json"
+  printf '{"name":"static","label":"(lint, typecheck, format)","passed":%d,"failed":%d}\n' $((total - failed + 1 - fmt)) $((failed + fmt)) >"$reports/static.checks.json"
   ((rc == 0 && fmt == 0))
 }
 
@@ -51,5 +51,6 @@ tier static static_checks
 tier unit npx nx run-many -t test --outputStyle=static
 tier integration npx nx run-many -t test:integration --outputStyle=static
 tier e2e npx nx run-many -t test:e2e --outputStyle=static
+tier charts "$TOOLBUS_ROOT/scripts/charts/test.sh"
 
 node "$TOOLBUS_ROOT/scripts/test-summary.mjs" "$reports"

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Chart tests (the `charts` tier of `make test`; `make charts` alone):
+#
+#   1. generated files current: values.schema.json and the chart README
+#   2. helm lint --strict: default values and every ci/*-values.yaml
+#   3. helm template: default values, every ci scenario and every k8s/examples file
+#   4. helm-unittest suites (charts/toolbus/tests/*_test.yaml), counted test by test
+#   5. offline validation against the Kubernetes schemas (kubernetes-validate --strict) of every
+#      render and of the manifests in k8s/; custom resources are skipped by kind, by name
+#   6. policy checks on every render (resources, probes, restricted pods, default deny,
+#      wiring, no secrets), and canary secret values that must never reach the output
+#   7. wrong values files (tests/bad-values/*.yaml) each refused by lint and template with
+#      the message named on its `# expect:` line (template only for `# refused-by: template`
+#      files: cross-field rules use `fail`, which helm lint tolerates)
+#
+# Counts every check, writes $TOOLBUS_ROOT/reports/tests/charts.checks.json
+# ({"name":"charts","passed":N,"failed":M}) and exits non-zero on any failure.
+source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/charts-env.sh"
+cd "$TOOLBUS_ROOT"
+
+"$TOOLBUS_ROOT/scripts/charts/setup-tools.sh"
+
+CHART=charts/toolbus
+# No __pycache__ next to the scripts: nothing of a run lands in the repository.
+export PYTHONDONTWRITEBYTECODE=1
+KUBE=$CHARTS_KUBE_VERSION
+PY="$CHARTS_VENV/bin/python"
+reports="$TOOLBUS_ROOT/reports/tests"
+mkdir -p "$reports"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+passed=0
+failed=0
+failures=()
+ok() { passed=$((passed + 1)); printf '  \033[32mok\033[0m   %s\n' "$1"; }
+ko() {
+  failed=$((failed + 1)); failures+=("$1")
+  printf '  \033[31mFAIL\033[0m %s\n' "$1"
+  [[ -n "${2:-}" ]] && printf '%s\n' "$2" | sed 's/^/       /' | head -n 40
+  return 0
+}
+step() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+# Adds the "checks: N passed, M failed" line a Python checker prints last.
+add_counts() {
+  local line; line=$(grep -E '^checks: [0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+  local p f; p=$(sed -E 's/^checks: ([0-9]+) passed.*/\1/' <<<"$line"); f=$(sed -E 's/.*, ([0-9]+) failed/\1/' <<<"$line")
+  [[ -z "$line" ]] && { ko "$2: no result line" "$(tail -n 20 "$1")"; return; }
+  passed=$((passed + p)); failed=$((failed + f))
+  ((f == 0)) || failures+=("$2 ($f)")
+}
+
+# Scenarios: the defaults, every ci/*-values.yaml, and every k8s/examples file not already
+# among them (ci/ links to the examples).
+scenarios=(default)
+declare -A scenario_file=([default]="")
+for f in "$CHART"/ci/*-values.yaml k8s/examples/*-values.yaml; do
+  [[ -e "$f" ]] || continue
+  real=$(realpath "$f")
+  name=$(basename "$f" -values.yaml)
+  [[ -n "${scenario_file[$name]+x}" ]] && continue
+  scenarios+=("$name"); scenario_file[$name]=$real
+done
+values_args() { [[ -n "${scenario_file[$1]}" ]] && printf -- '-f\n%s\n' "${scenario_file[$1]}"; return 0; }
+
+step "1. generated files are current"
+if out=$("$PY" scripts/charts/gen-schema.py --check 2>&1); then ok "values.schema.json matches scripts/charts/gen-schema.py"; else ko "values.schema.json is stale" "$out"; fi
+if out=$("$PY" scripts/charts/gen-readme.py --check 2>&1); then ok "README.md matches values.yaml (every value documented)"; else ko "chart README is stale or a value is undocumented" "$out"; fi
+
+step "2. helm lint --strict ($(helm version --template '{{.Version}}'), Kubernetes $KUBE)"
+for s in "${scenarios[@]}"; do
+  mapfile -t args < <(values_args "$s")
+  if out=$(helm lint --strict "$CHART" --kube-version "$KUBE" "${args[@]}" 2>&1); then ok "lint: $s"; else ko "lint: $s" "$out"; fi
+done
+
+step "3. helm template"
+for s in "${scenarios[@]}"; do
+  mapfile -t args < <(values_args "$s")
+  if helm template toolbus "$CHART" --namespace toolbus-system --kube-version "$KUBE" "${args[@]}" >"$work/$s.yaml" 2>"$work/$s.err"; then
+    ok "template: $s ($(grep -c '^kind:' "$work/$s.yaml") resources)"
+  else
+    ko "template: $s" "$(cat "$work/$s.err")"; rm -f "$work/$s.yaml"
+  fi
+done
+
+step "4. helm-unittest suites (rendered with helm-unittest's Helm 3 engine)"
+unit_out="$work/unittest.log"
+helm-unittest --color=false -t JUnit -o "$work/unittest.xml" "$CHART" >"$unit_out" 2>&1 || true
+grep -E '^ (PASS|FAIL) ' "$unit_out" | sed 's/^ /  /' || true
+if [[ -s "$work/unittest.xml" ]]; then
+  read -r up uf < <("$PY" - "$work/unittest.xml" <<'EOF'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
+tests = fails = 0
+for s in suites:
+    tests += int(s.get("tests", 0)); fails += int(s.get("failures", 0)) + int(s.get("errors", 0))
+print(tests - fails, fails)
+EOF
+  )
+  passed=$((passed + up)); failed=$((failed + uf))
+  if ((uf > 0)); then failures+=("helm-unittest ($uf)"); sed -n '/FAIL/,/^Charts:/p' "$unit_out" | head -n 80; fi
+  echo "  unit tests: $up passed, $uf failed"
+else
+  ko "helm-unittest produced no report" "$(tail -n 30 "$unit_out")"
+fi
+
+step "5. Kubernetes $KUBE schemas (kubernetes-validate --strict, offline)"
+renders=()
+for s in "${scenarios[@]}"; do [[ -f "$work/$s.yaml" ]] && renders+=("$work/$s.yaml"); done
+for f in "${renders[@]}" k8s/*.yaml; do
+  out=$("$PY" scripts/charts/validate-manifests.py "$KUBE" "$f" 2>&1) && rc=0 || rc=$?
+  out=${out//$work\//render of }
+  if ((rc == 0)); then ok "${out#ok   }"; else ko "schema: ${f//$work\//render of }" "$out"; fi
+done
+
+step "6. policy checks"
+for s in "${scenarios[@]}"; do
+  [[ -f "$work/$s.yaml" ]] || continue
+  flags=()
+  # A scenario that turns NetworkPolicies off is checked for rendering none instead.
+  if [[ -n "${scenario_file[$s]}" ]] && "$PY" -c 'import sys,yaml; v=yaml.safe_load(open(sys.argv[1])) or {}; sys.exit(0 if (v.get("networkPolicy") or {}).get("enabled") is False else 1)' "${scenario_file[$s]}"; then
+    flags=(--no-network-policies)
+  fi
+  "$PY" scripts/charts/policy-test.py render "$work/$s.yaml" "${flags[@]}" >"$work/policy-$s.log" 2>&1 || true
+  sed 's/^/  /' "$work/policy-$s.log" | grep -v '^  checks:'
+  add_counts "$work/policy-$s.log" "policy: $s"
+done
+"$PY" scripts/charts/policy-test.py canary "$CHART" "$KUBE" >"$work/canary.log" 2>&1 || true
+sed 's/^/  /' "$work/canary.log" | grep -v '^  checks:'
+add_counts "$work/canary.log" "canary secrets"
+
+step "7. wrong values are refused with a clear message"
+for f in "$CHART"/tests/bad-values/*.yaml; do
+  name=$(basename "$f")
+  expect=$(sed -n 's/^# expect: //p' "$f" | head -n 1)
+  [[ -n "$expect" ]] || { ko "$name: no '# expect:' line"; continue; }
+  tmpl_out=$(helm template toolbus "$CHART" --kube-version "$KUBE" -f "$f" 2>&1 >/dev/null) && tmpl_rc=0 || tmpl_rc=$?
+  if grep -q '^# refused-by: template' "$f"; then
+    # Cross-field rules use `fail`, which helm lint only logs (lint mode tolerates it so
+    # charts with required values stay lintable): only rendering can refuse these.
+    lint_rc=1 lint_out=$tmpl_out
+  else
+    lint_out=$(helm lint --strict "$CHART" --kube-version "$KUBE" -f "$f" 2>&1) && lint_rc=0 || lint_rc=$?
+  fi
+  if ((lint_rc == 0 || tmpl_rc == 0)); then
+    ko "$name was accepted (lint rc $lint_rc, template rc $tmpl_rc)"
+  elif ! grep -qF -- "$expect" <<<"$lint_out" || ! grep -qF -- "$expect" <<<"$tmpl_out"; then
+    ko "$name: refused, but without \"$expect\"" "lint: $lint_out"$'\n'"template: $tmpl_out"
+  else
+    ok "$name: $expect"
+  fi
+done
+
+printf '{"name":"charts","label":"(lint, render, unit suites, k8s schemas, policy)","passed":%d,"failed":%d}\n' "$passed" "$failed" >"$reports/charts.checks.json"
+echo
+if ((failed > 0)); then
+  log "charts: $passed passed, $failed failed: ${failures[*]}"
+  exit 1
+fi
+log "charts: $passed passed, 0 failed"

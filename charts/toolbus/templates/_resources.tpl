@@ -232,7 +232,7 @@ spec:
           image: {{ include "toolbus.image" . }}
           imagePullPolicy: {{ include "toolbus.pullPolicy" . }}
           command:
-            {{- toYaml (.v.migrationCommand | default (list "node" (printf "%s/dist/migrate.js" $path))) | nindent 12 }}
+            {{- toYaml (.v.migrationCommand | default (list "node" (printf "%s/dist/main.js" $path) "--migrate-only")) | nindent 12 }}
           env:
             {{- range $k, $val := (include "toolbus.configData" . | fromYaml) }}
             {{- /* The mTLS certificate is issued with the release, after this hook: not mounted here. */}}

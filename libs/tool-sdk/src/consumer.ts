@@ -65,7 +65,8 @@ export interface RunningToolConsumer {
  * Starts a tool consumer: one Nest app that answers `tool_requests.<service>` on Kafka (replies
  * on `tool_responses`), serves synchronous tools at `POST /tools/<name>:invoke`, keeps dedup
  * records in its database, serves `/health/live`, `/health/ready` (Kafka and the database) and
- * `/metrics`, and registers its tools with the registry.
+ * `/metrics`, and registers its tools with the registry. Started with `--migrate-only`, it
+ * applies the database migrations and exits (the chart's migration Job).
  */
 export async function runToolConsumer(options: ToolConsumerOptions): Promise<RunningToolConsumer> {
   const config = loadConfig(
@@ -81,6 +82,12 @@ export async function runToolConsumer(options: ToolConsumerOptions): Promise<Run
     migrations: [CreateToolCallDedup1732406400000, ...(options.migrations ?? [])],
     logger,
   });
+  if (process.argv.includes('--migrate-only')) {
+    // The Helm pre-install/pre-upgrade Job runs `main.js --migrate-only`: migrate, then exit.
+    await db.destroy();
+    logger.info({ service: options.service }, 'migrations applied; exiting (--migrate-only)');
+    process.exit(0);
+  }
   const runtime = new ToolRuntime({ service: options.service, tools: options.tools, db, logger });
   await bus.ensureTopics(platformTopics([options.service]));
 

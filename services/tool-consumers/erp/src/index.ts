@@ -1,0 +1,3 @@
+export { erpConfig, loadErpConfig, type ErpConfig } from './config.js';
+export { erpMigrations, SEED_INVENTORY, SEED_PRODUCTS } from './migrations/index.js';
+export { erpTools, getInventoryTool, reserveStockInput, reserveStockTool } from './tools/index.js';

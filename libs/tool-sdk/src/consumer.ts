@@ -32,7 +32,8 @@ import { ToolRuntime } from './runtime.js';
 export interface ToolConsumerOptions {
   /** Service name: the topic is `tool_requests.<service>`, the database schema `<service>`. */
   service: string;
-  tools: Tool[];
+  /** The tools, or a function of the validated config (for tools with settings of their own). */
+  tools: Tool[] | ((config: ToolConsumerConfig & Record<string, unknown>) => Tool[]);
   /** The consumer's own migrations, applied after the SDK's dedup table. */
   migrations?: Array<new () => MigrationInterface>;
   /** Version registered for tools that name none. */
@@ -74,6 +75,10 @@ export async function runToolConsumer(options: ToolConsumerOptions): Promise<Run
     options.env ?? process.env,
   ) as ToolConsumerConfig;
   const logger = options.logger ?? createLogger({ name: options.service, level: config.LOG_LEVEL });
+  const tools =
+    typeof options.tools === 'function'
+      ? options.tools(config as ToolConsumerConfig & Record<string, unknown>)
+      : options.tools;
   const topic = toolRequestsTopic(options.service);
   const bus = options.bus ?? busFromConfig(options.service, config, logger);
   const db = await openDatabase({
@@ -88,7 +93,7 @@ export async function runToolConsumer(options: ToolConsumerOptions): Promise<Run
     logger.info({ service: options.service }, 'migrations applied; exiting (--migrate-only)');
     process.exit(0);
   }
-  const runtime = new ToolRuntime({ service: options.service, tools: options.tools, db, logger });
+  const runtime = new ToolRuntime({ service: options.service, tools, db, logger });
   await bus.ensureTopics(platformTopics([options.service]));
 
   const registration = new AbortController();
@@ -124,14 +129,7 @@ export async function runToolConsumer(options: ToolConsumerOptions): Promise<Run
   })
   class ToolConsumerModule {}
 
-  const app = await startService({
-    name: options.service,
-    module: ToolConsumerModule,
-    logger,
-    host: config.HOST,
-    port: config.PORT,
-    handleSignals: options.handleSignals,
-  });
+  // Take calls before the HTTP server (and so /health/ready) comes up: ready means consuming.
   running.subscription = await bus.respond<unknown, ToolCallCompleted | ToolCallFailed>(
     {
       topic,
@@ -147,8 +145,22 @@ export async function runToolConsumer(options: ToolConsumerOptions): Promise<Run
     },
   );
 
+  let app: INestApplication;
+  try {
+    app = await startService({
+      name: options.service,
+      module: ToolConsumerModule,
+      logger,
+      host: config.HOST,
+      port: config.PORT,
+      handleSignals: options.handleSignals,
+    });
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  const definitions = options.tools.map((tool) =>
+  const definitions = tools.map((tool) =>
     toToolDefinition(tool, {
       owner: config.TOOL_OWNER,
       region: config.TOOL_REGION,

@@ -93,6 +93,18 @@ export class DedupStore {
     return { kind: 'busy', leaseUntil: new Date(row.lease_until).getTime() };
   }
 
+  /** The stored outcome of a finished call, without claiming anything. */
+  async peek(key: string): Promise<Extract<Claim, { kind: 'done' }> | undefined> {
+    const rows: Row[] = await this.ds.query(
+      `SELECT tool, input_hash, status, result, error, lease_until FROM tool_call_dedup WHERE idempotency_key = $1`,
+      [key],
+    );
+    const row = rows[0];
+    return row && row.status !== 'running'
+      ? { kind: 'done', status: row.status, result: row.result, error: row.error }
+      : undefined;
+  }
+
   /** Marks the call finished; false when this owner no longer holds the claim. */
   async finish(
     em: EntityManager | DataSource,

@@ -123,13 +123,20 @@ export class ToolRuntime {
       return fail(validationError('invalid_input', `invalid input for ${tool.name}`, input.error));
 
     const deadline = Date.parse(call.deadline);
-    if (deadline <= Date.now())
+    if (deadline <= Date.now()) {
+      // Too late to run, but a repeat of a finished call still gets its stored answer.
+      const stored = await this.dedup.peek(call.idempotencyKey);
+      if (stored?.status === 'completed') {
+        toolMetrics.dedupHits().inc({ service: this.service, tool: tool.name });
+        return succeed(stored.result, true);
+      }
       return fail({
         class: 'timeout',
         code: 'deadline_passed',
         message: `the call's deadline ${call.deadline} had passed before it started`,
         retryable: true,
       });
+    }
 
     const inputHash = createHash('sha256').update(JSON.stringify(call.input)).digest('hex');
     const leaseMs = deadline - Date.now() + (this.options.leaseGraceMs ?? 5_000);
@@ -205,6 +212,10 @@ export class ToolRuntime {
         if (committed)
           throw new Error('ctx.transaction may be used once per call: its value is the result');
         const value = await this.options.db.transaction(async (em) => {
+          // The database gives up when the caller does: no statement or lock wait outlives the deadline.
+          const budget = Math.max(1, Math.round(deadline - Date.now()) + 250);
+          await em.query(`SET LOCAL statement_timeout = ${budget}`);
+          await em.query(`SET LOCAL lock_timeout = ${budget}`);
           const v = await fn(em);
           const out = tool.output.safeParse(v);
           if (!out.success) throw new OutputError(out.error);

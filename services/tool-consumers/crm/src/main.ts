@@ -1,17 +1,16 @@
 import './tracing.js';
 import { ConfigError } from '@toolbus/service-kit';
 import { runToolConsumer } from '@toolbus/tool-sdk';
-import { crmConfig, loadCrmConfig } from './config.js';
+import { crmConfig, type CrmConfig } from './config.js';
 import { crmMigrations } from './migrations/index.js';
 import { crmTools } from './tools/index.js';
 
 async function main(): Promise<void> {
-  // The tools need CRM_MAX_CREDIT_LIMIT before runToolConsumer exists to validate it, so the
-  // whole configuration is checked here first (every bad variable named at once).
-  const config = loadCrmConfig();
+  // The tools are built from the validated config (CRM_MAX_CREDIT_LIMIT), which
+  // runToolConsumer checks together with its own variables, naming every bad one at once.
   await runToolConsumer({
     service: 'crm',
-    tools: crmTools(config),
+    tools: (config) => crmTools(config as unknown as CrmConfig),
     migrations: crmMigrations,
     config: crmConfig,
   });

@@ -11,7 +11,7 @@ for (const file of readdirSync(dir).sort()) {
     const r = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     rows.push({
       tier: r.name,
-      project: '(lint, typecheck, format)',
+      project: r.label ?? `(${r.name} checks)`,
       passed: r.passed,
       failed: r.failed,
       skipped: 0,

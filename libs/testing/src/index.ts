@@ -10,3 +10,4 @@ export type {
   FakeTurn,
   RecordedRequest,
 } from './fakes/types.js';
+export { readmeTable } from './readme.js';

@@ -1,8 +1,9 @@
-import type {
-  DataSource,
-  EntityManager,
-  MigrationInterface,
-  QueryRunner,
+import {
+  rowsOf,
+  type DataSource,
+  type EntityManager,
+  type MigrationInterface,
+  type QueryRunner,
 } from '@toolbus/persistence';
 
 /** The SDK's own table, created in the consumer's schema by this migration. */
@@ -114,12 +115,12 @@ export class DedupStore {
     result: unknown,
     error?: unknown,
   ): Promise<boolean> {
-    const updated: [unknown[], number] | unknown[] = await em.query(
+    const updated: unknown = await em.query(
       `UPDATE tool_call_dedup SET status = $3, result = $4::jsonb, error = $5::jsonb, updated_at = now()
        WHERE idempotency_key = $1 AND owner = $2 AND status = 'running' RETURNING idempotency_key`,
       [key, owner, status, JSON.stringify(result ?? null), JSON.stringify(error ?? null)],
     );
-    return affected(updated) > 0;
+    return rowsOf(updated).length > 0;
   }
 
   /** Gives a claim up after a retryable failure, so a retry can run the handler. */
@@ -136,16 +137,4 @@ export class DedupStore {
       [key, owner, leaseMs],
     );
   }
-}
-
-/** TypeORM returns RETURNING rows for PostgreSQL as rows, or as [rows, count] for UPDATE. */
-function affected(result: [unknown[], number] | unknown[]): number {
-  if (
-    Array.isArray(result) &&
-    result.length === 2 &&
-    Array.isArray(result[0]) &&
-    typeof result[1] === 'number'
-  )
-    return result[1];
-  return (result as unknown[]).length;
 }

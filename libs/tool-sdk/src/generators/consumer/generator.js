@@ -130,9 +130,7 @@ function sdkZodVersion() {
  */
 function sdkConfigTable() {
   const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
-  const table = /<!-- config-table:start[^>]*-->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(
-    readme,
-  );
+  const table = /<!-- config-table -->\n([\s\S]*?)\n<!-- \/config-table -->/.exec(readme);
   return table?.[1]?.trim() ?? 'See the configuration table in libs/tool-sdk/README.md.';
 }
 

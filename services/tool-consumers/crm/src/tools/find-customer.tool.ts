@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '@toolbus/tool-sdk';
-import { boundByDeadline, containsPattern, prefixPattern, rowsOf } from '../sql.js';
+import { likeContains, likePrefix, rowsOf } from '@toolbus/persistence';
 
 const MAX_RESULTS = 10;
 
@@ -38,7 +38,6 @@ export const findCustomerTool = defineTool({
   tags: ['crm'],
   handler: async ({ query }, ctx) =>
     ctx.transaction(async (em) => {
-      await boundByDeadline(em, ctx.deadline);
       const rows = rowsOf<z.infer<typeof Customer>>(
         await em.query(
           `SELECT id, name, country FROM accounts
@@ -46,7 +45,7 @@ export const findCustomerTool = defineTool({
            ORDER BY (lower(name) = lower($2) OR lower(id) = lower($2)) DESC,
                     (name ILIKE $3) DESC, name
            LIMIT $4`,
-          [containsPattern(query), query, prefixPattern(query), MAX_RESULTS + 1],
+          [likeContains(query), query, likePrefix(query), MAX_RESULTS + 1],
         ),
       );
       return { customers: rows.slice(0, MAX_RESULTS), truncated: rows.length > MAX_RESULTS };

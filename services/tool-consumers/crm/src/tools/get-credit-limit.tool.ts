@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '@toolbus/tool-sdk';
-import { boundByDeadline, rowsOf } from '../sql.js';
+import { rowsOf } from '@toolbus/persistence';
 import { customerId, customerNotFound } from './customer.schemas.js';
 
 export const getCreditLimitTool = defineTool({
@@ -22,7 +22,6 @@ export const getCreditLimitTool = defineTool({
   tags: ['crm', 'finance'],
   handler: async ({ customer_id }, ctx) =>
     ctx.transaction(async (em) => {
-      await boundByDeadline(em, ctx.deadline);
       const [account] = rowsOf<{ name: string; credit_limit: string; currency: string }>(
         await em.query('SELECT name, credit_limit, currency FROM accounts WHERE id = $1', [
           customer_id,

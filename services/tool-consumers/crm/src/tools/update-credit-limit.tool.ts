@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BusinessError, defineTool, type Tool } from '@toolbus/tool-sdk';
-import { boundByDeadline, rowsOf } from '../sql.js';
+import { rowsOf } from '@toolbus/persistence';
 import { customerId, customerNotFound } from './customer.schemas.js';
 
 /** The largest value numeric(14, 2) holds: anything above is not a credit limit. */
@@ -62,7 +62,6 @@ export function updateCreditLimitTool(settings: { maxCreditLimit: number }): Too
         );
       // The limit, its history row and the SDK's dedup record commit together, or not at all.
       return ctx.transaction(async (em) => {
-        await boundByDeadline(em, ctx.deadline);
         const [account] = rowsOf<{ credit_limit: string; currency: string }>(
           await em.query('SELECT credit_limit, currency FROM accounts WHERE id = $1 FOR UPDATE', [
             input.customer_id,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from '@toolbus/tool-sdk';
-import { boundByDeadline, rowsOf } from '../sql.js';
+import { rowsOf } from '@toolbus/persistence';
 import { notStocked, sku, StockLevel, unknownSku, warehouse } from './stock.schemas.js';
 
 interface Row {
@@ -35,7 +35,6 @@ export const getInventoryTool = defineTool({
   tags: ['erp', 'inventory'],
   handler: async (input, ctx) =>
     ctx.transaction(async (em) => {
-      await boundByDeadline(em, ctx.deadline);
       const rows = rowsOf<Row>(
         await em.query(
           `SELECT p.name, i.warehouse, i.on_hand, i.reserved

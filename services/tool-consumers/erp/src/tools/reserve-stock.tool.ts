@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BusinessError, defineTool } from '@toolbus/tool-sdk';
-import { boundByDeadline, rowsOf } from '../sql.js';
+import { rowsOf } from '@toolbus/persistence';
 import { notStocked, sku, unknownSku, warehouse } from './stock.schemas.js';
 
 export const reserveStockInput = z.object({
@@ -48,7 +48,6 @@ export const reserveStockTool = defineTool({
   tags: ['erp', 'inventory'],
   handler: async (input, ctx) =>
     ctx.transaction(async (em) => {
-      await boundByDeadline(em, ctx.deadline);
       // One conditional UPDATE: the row lock orders concurrent reservations of a SKU, and each
       // re-checks availability against the committed value it waited for. Never over-reserves.
       const [level] = rowsOf<{ on_hand: number; reserved: number }>(

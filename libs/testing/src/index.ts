@@ -11,3 +11,4 @@ export type {
   RecordedRequest,
 } from './fakes/types.js';
 export { readmeTable } from './readme.js';
+export { completedOf, failureOf, toolCall, type ToolCallOptions } from './tool-calls.js';

@@ -9,7 +9,7 @@ import {
 import { createKafkaBus, type MessageBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
 import type { MigrationInterface, QueryRunner } from '@toolbus/persistence';
-import { infraFromEnv, uniqueName } from '@toolbus/testing';
+import { infraFromEnv, toolCall, uniqueName } from '@toolbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -100,17 +100,12 @@ describe('tool consumer built with the SDK (real Kafka and PostgreSQL)', () => {
     input: Record<string, unknown>,
     key = uniqueName('key'),
     deadlineMs = 5_000,
-  ): ToolCallRequested => ({
-    callId: uniqueName('call'),
-    idempotencyKey: key,
-    tool: 'add_note',
-    input,
-    principal: { subject: 'alice', kind: 'user', tenant: 'acme', scopes: ['crm:write'] },
-    tenant: 'acme',
-    region: 'eu',
-    deadline: new Date(Date.now() + deadlineMs).toISOString(),
-    attempt: 1,
-  });
+  ): ToolCallRequested =>
+    toolCall('add_note', input, {
+      key,
+      deadlineMs,
+      principal: { subject: 'alice', kind: 'user', tenant: 'acme', scopes: ['crm:write'] },
+    });
   const send = (c: ToolCallRequested) =>
     caller.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
       toolRequestsTopic(service),

@@ -8,7 +8,7 @@ import {
 } from '@toolbus/contracts';
 import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
-import { infraFromEnv, uniqueName, waitFor } from '@toolbus/testing';
+import { infraFromEnv, toolCall, uniqueName, waitFor } from '@toolbus/testing';
 import { runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crmMigrations, crmTools } from '../src/index.js';
@@ -59,17 +59,16 @@ describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to
     tool: string,
     input: Record<string, unknown>,
     options: { key?: string; deadlineMs?: number } = {},
-  ): ToolCallRequested => ({
-    callId: uniqueName('call'),
-    idempotencyKey: options.key ?? uniqueName('key'),
-    tool,
-    input,
-    principal: { subject: 'bob@acme.example', kind: 'user', tenant: 'acme', scopes: ['crm:write'] },
-    tenant: 'acme',
-    region: 'eu',
-    deadline: new Date(Date.now() + (options.deadlineMs ?? 10_000)).toISOString(),
-    attempt: 1,
-  });
+  ): ToolCallRequested =>
+    toolCall(tool, input, {
+      ...options,
+      principal: {
+        subject: 'bob@acme.example',
+        kind: 'user',
+        tenant: 'acme',
+        scopes: ['crm:write'],
+      },
+    });
   const send = (c: ToolCallRequested): Promise<Answer> =>
     caller.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
       toolRequestsTopic(service),

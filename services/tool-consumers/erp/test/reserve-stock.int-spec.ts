@@ -8,7 +8,7 @@ import {
 } from '@toolbus/contracts';
 import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
-import { infraFromEnv, uniqueName } from '@toolbus/testing';
+import { infraFromEnv, toolCall, uniqueName } from '@toolbus/testing';
 import { runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { erpMigrations, erpTools } from '../src/index.js';
@@ -66,22 +66,15 @@ describe('reserve_stock under contention (real Kafka and PostgreSQL)', () => {
   });
 
   const send = (tool: string, input: Record<string, unknown>): Promise<Answer> => {
-    const call: ToolCallRequested = {
-      callId: uniqueName('call'),
-      idempotencyKey: uniqueName('key'),
-      tool,
-      input,
+    const call = toolCall(tool, input, {
+      deadlineMs: 60_000,
       principal: {
         subject: 'order-service',
         kind: 'service',
         tenant: 'acme',
         scopes: ['erp:write'],
       },
-      tenant: 'acme',
-      region: 'eu',
-      deadline: new Date(Date.now() + 60_000).toISOString(),
-      attempt: 1,
-    };
+    });
     return caller.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
       toolRequestsTopic(service),
       { type: Messages.toolCallRequested.type, key: call.idempotencyKey, value: call },

@@ -1,5 +1,4 @@
-import type { SafeError, ToolCallCompleted } from '@toolbus/contracts';
-import { uniqueName } from '@toolbus/testing';
+import { completedOf, failureOf, toolCall, uniqueName } from '@toolbus/testing';
 import {
   runToolConsumer,
   toToolDefinition,
@@ -80,32 +79,20 @@ describe('CRM tools on an in-process database (PGlite)', () => {
     key = uniqueName('key'),
   ): Promise<ToolReply> =>
     consumer.runtime.invoke(
-      {
-        callId: uniqueName('call'),
-        idempotencyKey: key,
-        tool,
-        input,
+      toolCall(tool, input, {
+        key,
+        deadlineMs: 5_000,
         principal: {
           subject: 'carol@acme.example',
           kind: 'user',
           tenant: 'acme',
           scopes: ['crm:read', 'crm:write'],
         },
-        tenant: 'acme',
-        region: 'eu',
-        deadline: new Date(Date.now() + 5_000).toISOString(),
-        attempt: 1,
-      },
+      }),
       'http',
     );
-  const ok = (reply: ToolReply): ToolCallCompleted => {
-    if (!reply.ok) throw new Error(`expected success, got ${JSON.stringify(reply.failed.error)}`);
-    return reply.completed;
-  };
-  const error = (reply: ToolReply): SafeError => {
-    if (reply.ok) throw new Error(`expected failure, got ${JSON.stringify(reply.completed)}`);
-    return reply.failed.error;
-  };
+  const ok = completedOf;
+  const error = failureOf;
   const limitOf = async (id: string) =>
     (
       (await consumer.db.query('SELECT credit_limit FROM accounts WHERE id = $1', [id])) as Array<{

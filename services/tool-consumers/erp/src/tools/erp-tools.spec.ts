@@ -1,5 +1,4 @@
-import type { SafeError, ToolCallCompleted } from '@toolbus/contracts';
-import { uniqueName } from '@toolbus/testing';
+import { completedOf, failureOf, toolCall, uniqueName } from '@toolbus/testing';
 import {
   runToolConsumer,
   toToolDefinition,
@@ -68,27 +67,15 @@ describe('ERP tools on an in-process database (PGlite)', () => {
     key = uniqueName('key'),
   ): Promise<ToolReply> =>
     consumer.runtime.invoke(
-      {
-        callId: uniqueName('call'),
-        idempotencyKey: key,
-        tool,
-        input,
+      toolCall(tool, input, {
+        key,
+        deadlineMs: 5_000,
         principal: { subject: 'order-service', kind: 'service', tenant: 'acme', scopes: [] },
-        tenant: 'acme',
-        region: 'eu',
-        deadline: new Date(Date.now() + 5_000).toISOString(),
-        attempt: 1,
-      },
+      }),
       'http',
     );
-  const ok = (reply: ToolReply): ToolCallCompleted => {
-    if (!reply.ok) throw new Error(`expected success, got ${JSON.stringify(reply.failed.error)}`);
-    return reply.completed;
-  };
-  const error = (reply: ToolReply): SafeError => {
-    if (reply.ok) throw new Error(`expected failure, got ${JSON.stringify(reply.completed)}`);
-    return reply.failed.error;
-  };
+  const ok = completedOf;
+  const error = failureOf;
   const level = async (sku: string, warehouse: string) =>
     (
       (await consumer.db.query(

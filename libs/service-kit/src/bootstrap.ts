@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BusTransport, createKafkaBus, createMemoryBus, type MessageBus } from '@toolbus/messaging';
 import type { Logger } from '@toolbus/observability';
+import { ConfigError } from './config.js';
 import { PinoNestLogger } from './logger.js';
 
 /** The bus a service uses: Kafka when brokers are configured, the in-memory bus otherwise. */
@@ -90,4 +91,20 @@ export async function startService(options: ServiceOptions): Promise<INestApplic
     `${options.name} started`,
   );
   return app;
+}
+
+/**
+ * Runs a service's `main`: a configuration error is the operator's to fix, so it is printed as
+ * its message naming each bad variable, without a stack; anything else with its stack. Either
+ * way the process exits 1.
+ */
+export function runMain(name: string, main: () => Promise<unknown>): void {
+  main().catch((error: unknown) => {
+    if (error instanceof ConfigError) process.stderr.write(`${name}: ${error.message}\n`);
+    else
+      process.stderr.write(
+        `${name} failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+    process.exit(1);
+  });
 }

@@ -1,4 +1,4 @@
-export { busFromConfig, startService, type ServiceOptions } from './bootstrap.js';
+export { busFromConfig, runMain, startService, type ServiceOptions } from './bootstrap.js';
 export {
   commonConfig,
   ConfigError,

@@ -1,6 +1,6 @@
 import './tracing.js';
 import { createLogger } from '@toolbus/observability';
-import { busFromConfig, ConfigError, startService } from '@toolbus/service-kit';
+import { busFromConfig, runMain, startService } from '@toolbus/service-kit';
 import { Topics } from '@toolbus/contracts';
 import { AppModule, modelShimTopics } from './app.module.js';
 import { routingFromConfig } from './completion/completion.module.js';
@@ -24,12 +24,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  // A configuration error is the operator's to fix: say exactly what, without a stack.
-  if (error instanceof ConfigError) process.stderr.write(`model-shim: ${error.message}\n`);
-  else
-    process.stderr.write(
-      `model-shim failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-  process.exit(1);
-});
+runMain('model-shim', main);

@@ -1,5 +1,5 @@
 import './tracing.js';
-import { ConfigError } from '@toolbus/service-kit';
+import { runMain } from '@toolbus/service-kit';
 import { runToolConsumer } from '@toolbus/tool-sdk';
 import { crmConfig, type CrmConfig } from './config.js';
 import { crmMigrations } from './migrations/index.js';
@@ -16,12 +16,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  // A configuration error is the operator's to fix: say exactly what, without a stack.
-  if (error instanceof ConfigError) process.stderr.write(`crm: ${error.message}\n`);
-  else
-    process.stderr.write(
-      `crm failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-  process.exit(1);
-});
+runMain('crm', main);

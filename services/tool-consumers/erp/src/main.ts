@@ -1,5 +1,5 @@
 import './tracing.js';
-import { ConfigError } from '@toolbus/service-kit';
+import { runMain } from '@toolbus/service-kit';
 import { runToolConsumer } from '@toolbus/tool-sdk';
 import { erpConfig } from './config.js';
 import { erpMigrations } from './migrations/index.js';
@@ -14,12 +14,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  // A configuration error is the operator's to fix: say exactly what, without a stack.
-  if (error instanceof ConfigError) process.stderr.write(`erp: ${error.message}\n`);
-  else
-    process.stderr.write(
-      `erp failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-  process.exit(1);
-});
+runMain('erp', main);

@@ -1,3 +1,2 @@
 /** Injection tokens of the model shim. */
 export const MODEL_SHIM_CONFIG = Symbol.for('toolbus.model-shim.config');
-export const SERVICE_LOGGER = Symbol.for('toolbus.model-shim.logger');

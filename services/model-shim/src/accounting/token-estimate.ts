@@ -1,4 +1,4 @@
-import type { ModelRequest } from '@toolbus/contracts';
+import type { ContentPart, ModelRequest } from '@toolbus/contracts';
 
 /**
  * Local input-token estimate for providers without a count endpoint: UTF-8 bytes / 4 over the
@@ -17,6 +17,18 @@ export const ESTIMATE_HIGH = 1.6;
 const PER_MESSAGE = 4;
 const PER_TOOL = 8;
 
+/** UTF-8 bytes of message parts, the unit both estimates count in. */
+function contentBytes(parts: readonly ContentPart[]): number {
+  let bytes = 0;
+  for (const part of parts) {
+    if (part.type === 'text') bytes += Buffer.byteLength(part.text);
+    else if (part.type === 'tool_use')
+      bytes += Buffer.byteLength(part.name) + Buffer.byteLength(JSON.stringify(part.input));
+    else for (const c of part.content) bytes += Buffer.byteLength(c.text);
+  }
+  return bytes;
+}
+
 export function estimateInputTokens(
   request: Pick<ModelRequest, 'system' | 'messages' | 'tools'>,
 ): number {
@@ -24,12 +36,7 @@ export function estimateInputTokens(
   let framing = 0;
   for (const m of request.messages) {
     framing += PER_MESSAGE;
-    for (const part of m.content) {
-      if (part.type === 'text') bytes += Buffer.byteLength(part.text);
-      else if (part.type === 'tool_use')
-        bytes += Buffer.byteLength(part.name) + Buffer.byteLength(JSON.stringify(part.input));
-      else for (const c of part.content) bytes += Buffer.byteLength(c.text);
-    }
+    bytes += contentBytes(m.content);
   }
   for (const t of request.tools ?? []) {
     framing += PER_TOOL;
@@ -42,6 +49,6 @@ export function estimateInputTokens(
 }
 
 /** Output estimate for adapters that get no usage back (the offline planner). */
-export function estimateTextTokens(text: string): number {
-  return Math.ceil(Buffer.byteLength(text) / 4);
+export function estimateOutputTokens(parts: readonly ContentPart[]): number {
+  return Math.ceil(contentBytes(parts) / 4);
 }

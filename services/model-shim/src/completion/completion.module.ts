@@ -8,7 +8,7 @@ import type { ModelProvider } from '../providers/model-provider.js';
 import { OfflineProvider } from '../providers/offline.provider.js';
 import { OpenAiProvider } from '../providers/openai.provider.js';
 import { RouteTable } from '../routing/route-table.js';
-import { MODEL_SHIM_CONFIG, SERVICE_LOGGER } from '../tokens.js';
+import { MODEL_SHIM_CONFIG } from '../tokens.js';
 import { CompletionConsumer } from './completion.consumer.js';
 import { CompletionService } from './completion.service.js';
 import { ProviderBreakers } from './provider-breakers.js';
@@ -67,7 +67,6 @@ export class CompletionModule {
       controllers: [CompletionConsumer],
       providers: [
         { provide: MODEL_SHIM_CONFIG, useValue: config },
-        { provide: SERVICE_LOGGER, useValue: logger },
         {
           provide: CompletionService,
           inject: [MESSAGE_BUS],

@@ -402,12 +402,13 @@ describe('planOffline', () => {
     ]);
   });
 
-  it('estimates usage at four characters a token and caches nothing', () => {
+  it('estimates usage as the budget check does (UTF-8 bytes / 4, plus framing) and caches nothing', () => {
     const turn = planOffline(request([ask('What is the weather in Paris?')], []));
     const text = textOf(turn);
     expect(turn.usage).toEqual({
-      inputTokens: Math.ceil('What is the weather in Paris?'.length / 4),
-      outputTokens: Math.ceil(text.length / 4),
+      // 29 bytes → 8 tokens, plus 4 for the one message's framing.
+      inputTokens: 12,
+      outputTokens: Math.ceil(Buffer.byteLength(text) / 4),
       cacheReadTokens: 0,
       cacheWriteTokens: 0,
     });

@@ -6,6 +6,7 @@ import type {
   ToolCall,
   Usage,
 } from '@toolbus/contracts';
+import { estimateInputTokens, estimateOutputTokens } from '../accounting/token-estimate.js';
 import { analyzeQuestion } from './question.js';
 import { errorMessage, extractId, readResult, renderResult } from './result-render.js';
 import { planFor, type Plan } from './tool-choice.js';
@@ -26,7 +27,6 @@ type ToolResultPart = Extract<ContentPart, { type: 'tool_result' }>;
 
 /** Every text the planner writes starts with this, so no one mistakes it for a model's answer. */
 const PREFIX = 'Offline planner (no language model): ';
-const CHARS_PER_TOKEN = 4;
 
 const isToolUse = (part: ContentPart): part is ToolUsePart => part.type === 'tool_use';
 const isToolResult = (part: ContentPart): part is ToolResultPart => part.type === 'tool_result';
@@ -200,29 +200,11 @@ function nextTurn(
   return answer(`${rendered.join(' ')}${note}`);
 }
 
-function partChars(part: ContentPart): number {
-  switch (part.type) {
-    case 'text':
-      return part.text.length;
-    case 'tool_use':
-      return part.name.length + JSON.stringify(part.input).length;
-    case 'tool_result':
-      return part.content.reduce((sum, c) => sum + c.text.length, 0);
-  }
-}
-
+/** The same estimate the budget check uses, so the planner's usage is accounted alike. */
 function estimateUsage(request: ModelRequest, content: readonly ContentPart[]): Usage {
-  const inputChars =
-    (request.system?.length ?? 0) +
-    request.messages.reduce((sum, m) => sum + m.content.reduce((s, p) => s + partChars(p), 0), 0) +
-    request.tools.reduce(
-      (sum, t) => sum + t.name.length + t.description.length + JSON.stringify(t.inputSchema).length,
-      0,
-    );
-  const outputChars = content.reduce((sum, p) => sum + partChars(p), 0);
   return {
-    inputTokens: Math.ceil(inputChars / CHARS_PER_TOKEN),
-    outputTokens: Math.ceil(outputChars / CHARS_PER_TOKEN),
+    inputTokens: estimateInputTokens(request),
+    outputTokens: estimateOutputTokens(content),
     cacheReadTokens: 0,
     cacheWriteTokens: 0,
   };

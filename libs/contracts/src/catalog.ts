@@ -4,7 +4,13 @@ import { AuditEvent } from './audit.js';
 import { CloudEventAttributes, describeIssues } from './cloudevents.js';
 import { ModelFailed, ModelRequest, ModelResponse } from './model.js';
 import { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './tool-call.js';
-import { RegisterToolRequest } from './registry-api.js';
+import {
+  CatalogSnapshot,
+  McpUpstreamRequest,
+  OpenApiImportRequest,
+  RegisterToolRequest,
+  ToolVersionRecord,
+} from './registry-api.js';
 import { RegistryChanged, ToolDefinition } from './tool-definition.js';
 
 /** A message kind: its CloudEvents type and the schema of its payload. */
@@ -69,4 +75,8 @@ export const SharedSchemas = {
   'cloudevent.attributes': CloudEventAttributes,
   'tool.definition': ToolDefinition,
   'registry.register-tool': RegisterToolRequest,
+  'registry.tool-version': ToolVersionRecord,
+  'registry.catalog-snapshot': CatalogSnapshot,
+  'registry.openapi-import': OpenApiImportRequest,
+  'registry.mcp-upstream': McpUpstreamRequest,
 } as const;

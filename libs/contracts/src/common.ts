@@ -55,6 +55,11 @@ export const Principal = z
     kind: z.enum(['user', 'service', 'api_key']).describe('What kind of caller this is'),
     tenant: TenantId,
     scopes: z.array(Scope).max(256).describe('Scopes granted to the caller'),
+    regions: z
+      .array(Region)
+      .max(32)
+      .optional()
+      .describe('Data regions the caller may use; absent means any'),
     displayName: z.string().max(256).optional(),
   })
   .describe('The authenticated caller');

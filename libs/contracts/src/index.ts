@@ -51,8 +51,16 @@ export {
 } from './model.js';
 export { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './tool-call.js';
 export {
+  HttpAuth,
+  HttpBinding,
+  HttpMethod,
+  HttpParameterBinding,
+  McpBinding,
+  McpServerTransport,
   RegistryChanged,
+  SecretName,
   ToolAnnotations,
+  ToolBinding,
   ToolDefinition,
   ToolStatus,
   ToolTransport,
@@ -65,4 +73,22 @@ export {
   type PlatformTopic,
   type TopicSpec,
 } from './topics.js';
-export { RegistryPaths, RegisterToolRequest, RegisterToolResponse } from './registry-api.js';
+export {
+  CatalogEntry,
+  CatalogSnapshot,
+  ImportDiff,
+  ImportedTool,
+  LifecycleAction,
+  LifecycleRequest,
+  McpUpstreamRecord,
+  McpUpstreamRequest,
+  OpenApiImportRequest,
+  RegisterToolRequest,
+  RegisterToolResponse,
+  RegistryPaths,
+  RegistryScopes,
+  SourceName,
+  ToolPage,
+  ToolSource,
+  ToolVersionRecord,
+} from './registry-api.js';

@@ -6,6 +6,7 @@ import { BusTransport, createKafkaBus, createMemoryBus, type MessageBus } from '
 import type { Logger } from '@toolbus/observability';
 import { ConfigError } from './config.js';
 import { PinoNestLogger } from './logger.js';
+import { ProblemFilter } from './problem.js';
 
 /** The bus a service uses: Kafka when brokers are configured, the in-memory bus otherwise. */
 export function busFromConfig(
@@ -47,6 +48,10 @@ export interface ServiceOptions {
   /** Per-topic handler concurrency from config. */
   concurrency?: Record<string, number>;
   shutdownDeadlineMs?: number;
+  /** Largest request body accepted (default Fastify's 1 MiB). */
+  bodyLimit?: number;
+  /** Runs before the server listens: content-type parsers, hooks. */
+  configure?: (app: NestFastifyApplication) => void | Promise<void>;
 }
 
 /**
@@ -57,11 +62,14 @@ export interface ServiceOptions {
 export async function startService(options: ServiceOptions): Promise<INestApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     options.module as never,
-    new FastifyAdapter(),
+    new FastifyAdapter(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     {
       logger: new PinoNestLogger(options.logger.child({ component: 'nest' })),
     },
   );
+  // Every HTTP error, whoever throws it, leaves as problem+json (RFC 9457).
+  app.useGlobalFilters(new ProblemFilter(options.logger.child({ component: 'http' })));
+  await options.configure?.(app);
   if (options.bus) {
     app.connectMicroservice(
       { strategy: new BusTransport(options.bus, { groupPrefix: options.name }) },

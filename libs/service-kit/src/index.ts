@@ -17,3 +17,4 @@ export {
   type ReadinessCheck,
 } from './health.js';
 export { PinoNestLogger } from './logger.js';
+export { invalidInput, ProblemError, ProblemFilter } from './problem.js';

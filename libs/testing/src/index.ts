@@ -11,4 +11,5 @@ export type {
   RecordedRequest,
 } from './fakes/types.js';
 export { readmeTable } from './readme.js';
+export { issueToken, TEST_JWT_SECRET, type TestTokenClaims } from './tokens.js';
 export { completedOf, failureOf, toolCall, type ToolCallOptions } from './tool-calls.js';

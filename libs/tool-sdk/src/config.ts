@@ -18,6 +18,12 @@ export const toolConsumerConfig = {
     description:
       'Registry base URL; tools are registered there at start-up. Unset: no registration (tests, embedded)',
   },
+  REGISTRY_TOKEN: {
+    schema: env.optional(env.string()),
+    secret: true,
+    description:
+      'Bearer token (scope registry:write) the consumer registers its tools with, and reads the catalog with',
+  },
   TOOL_OWNER: {
     schema: env.string(),
     default: 'platform',

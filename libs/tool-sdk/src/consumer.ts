@@ -26,14 +26,22 @@ import { toolConsumerConfig, type ToolConsumerConfig } from './config.js';
 import { CreateToolCallDedup1732406400000 } from './dedup.js';
 import { toToolDefinition, type Tool } from './define-tool.js';
 import { TOOL_RUNTIME_OPTIONS, ToolHttpController } from './http.controller.js';
+import { isToolProvider, type ToolProvider } from './json-schema-tool.js';
 import { registerTools } from './registration.js';
 import { ToolRuntime } from './runtime.js';
 
 export interface ToolConsumerOptions {
   /** Service name: the topic is `tool_requests.<service>`, the database schema `<service>`. */
   service: string;
-  /** The tools, or a function of the validated config (for tools with settings of their own). */
-  tools: Tool[] | ((config: ToolConsumerConfig & Record<string, unknown>) => Tool[]);
+  /**
+   * The tools, or a function of the validated config (for tools with settings of their own).
+   * A {@link ToolProvider} serves tools known only at run time (the generic executors); those
+   * are registered by whoever created them (an import), so the consumer does not register them.
+   */
+  tools:
+    | Tool[]
+    | ToolProvider
+    | ((config: ToolConsumerConfig & Record<string, unknown>) => Tool[] | ToolProvider);
   /** The consumer's own migrations, applied after the SDK's dedup table. */
   migrations?: Array<new () => MigrationInterface>;
   /** Version registered for tools that name none. */
@@ -79,6 +87,7 @@ export async function runToolConsumer(options: ToolConsumerOptions): Promise<Run
     typeof options.tools === 'function'
       ? options.tools(config as ToolConsumerConfig & Record<string, unknown>)
       : options.tools;
+  const staticTools = isToolProvider(tools) ? [] : tools;
   const topic = toolRequestsTopic(options.service);
   const bus = options.bus ?? busFromConfig(options.service, config, logger);
   const db = await openDatabase({
@@ -160,7 +169,7 @@ export async function runToolConsumer(options: ToolConsumerOptions): Promise<Run
     throw error;
   }
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  const definitions = tools.map((tool) =>
+  const definitions = staticTools.map((tool) =>
     toToolDefinition(tool, {
       owner: config.TOOL_OWNER,
       region: config.TOOL_REGION,
@@ -171,8 +180,15 @@ export async function runToolConsumer(options: ToolConsumerOptions): Promise<Run
           : { kind: 'kafka', topic },
     }),
   );
-  if (config.REGISTRY_URL)
-    void registerTools(config.REGISTRY_URL, definitions, logger, registration.signal);
+  if (staticTools.length === 0) logger.info('tools are resolved at run time; none to register');
+  else if (config.REGISTRY_URL)
+    void registerTools(
+      config.REGISTRY_URL,
+      definitions,
+      logger,
+      registration.signal,
+      config.REGISTRY_TOKEN,
+    );
   else logger.info('REGISTRY_URL unset: tools are not registered');
 
   return {

@@ -8,5 +8,11 @@ export {
   type ToolContext,
   type ToolSpec,
 } from './define-tool.js';
+export {
+  isToolProvider,
+  jsonSchemaTool,
+  zodFromJsonSchema,
+  type ToolProvider,
+} from './json-schema-tool.js';
 export { BusinessError, classify, RetryableToolError } from './errors.js';
 export { ToolRuntime, type ToolReply } from './runtime.js';

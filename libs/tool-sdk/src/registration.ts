@@ -10,6 +10,7 @@ export async function registerTools(
   definitions: RegisterToolRequest[],
   logger: Logger,
   signal: AbortSignal,
+  token?: string,
 ): Promise<void> {
   for (const definition of definitions) {
     let delay = 200;
@@ -19,7 +20,10 @@ export async function registerTools(
           new URL(RegistryPaths.toolVersion(definition.name, definition.version), registryUrl),
           {
             method: 'PUT',
-            headers: { 'content-type': 'application/json' },
+            headers: {
+              'content-type': 'application/json',
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+            },
             body: JSON.stringify(definition),
             signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]),
           },

@@ -11,6 +11,7 @@ import type { Logger } from '@toolbus/observability';
 import type { ZodError } from 'zod';
 import type { Tool, ToolContext } from './define-tool.js';
 import { DedupStore } from './dedup.js';
+import { isToolProvider, type ToolProvider } from './json-schema-tool.js';
 import { classify, validationError } from './errors.js';
 import { toolMetrics } from './metrics.js';
 
@@ -19,7 +20,8 @@ export type ToolReply =
 
 export interface RuntimeOptions {
   service: string;
-  tools: Tool[];
+  /** A fixed list, or a provider looked up on every call (tools known only at run time). */
+  tools: Tool[] | ToolProvider;
   db: DataSource;
   logger: Logger;
   /** How long past its deadline a claim stays leased before another instance may take over. */
@@ -36,15 +38,20 @@ const POLL_MS = 25;
  * handler's context, error classification, metrics. Kafka and HTTP both end up here.
  */
 export class ToolRuntime {
-  private readonly tools: Map<string, Tool>;
+  private readonly tools: ToolProvider;
   private readonly dedup: DedupStore;
   private readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly shutdown = new AbortController();
 
   constructor(private readonly options: RuntimeOptions) {
-    this.tools = new Map(options.tools.map((t) => [t.name, t]));
-    if (this.tools.size !== options.tools.length)
-      throw new Error(`service ${options.service} defines a tool name twice`);
+    if (isToolProvider(options.tools)) {
+      this.tools = options.tools;
+    } else {
+      const byName = new Map(options.tools.map((t) => [t.name, t]));
+      if (byName.size !== options.tools.length)
+        throw new Error(`service ${options.service} defines a tool name twice`);
+      this.tools = { get: (name) => byName.get(name), list: () => [...byName.values()] };
+    }
     this.dedup = new DedupStore(options.db);
   }
 
@@ -53,7 +60,7 @@ export class ToolRuntime {
   }
 
   list(): Tool[] {
-    return [...this.tools.values()];
+    return this.tools.list();
   }
 
   /** Aborts running handlers (process shutdown); their claims are released for a retry. */
@@ -114,7 +121,12 @@ export class ToolRuntime {
       return fail({
         class: 'validation',
         code: 'unknown_tool',
-        message: `${this.service} has no tool "${call.tool}" (it serves ${[...this.tools.keys()].join(', ')})`,
+        message: `${this.service} has no tool "${call.tool}" (it serves ${
+          this.tools
+            .list()
+            .map((t) => t.name)
+            .join(', ') || 'none yet'
+        })`,
         retryable: false,
       });
     }

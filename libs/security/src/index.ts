@@ -1,0 +1,10 @@
+export { AuthGuard, CurrentPrincipal, Public, RequireScopes } from './auth.guard.js';
+export { SecretNotFoundError, SecretStore } from './secrets.js';
+export {
+  authConfig,
+  hasScope,
+  hasScopes,
+  TokenVerifier,
+  UnauthenticatedError,
+  type AuthConfig,
+} from './tokens.js';

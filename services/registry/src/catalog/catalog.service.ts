@@ -1,0 +1,321 @@
+import {
+  Messages,
+  RegistryScopes,
+  Topics,
+  type CatalogSnapshot,
+  type LifecycleAction,
+  type Principal,
+  type RegisterToolRequest,
+  type RegisterToolResponse,
+  type RegistryChanged,
+  type ToolSource,
+  type ToolStatus,
+  type ToolVersionRecord,
+} from '@toolbus/contracts';
+import { Counter, metric } from '@toolbus/observability';
+import type { EntityManager } from '@toolbus/persistence';
+import { hasScope, hasScopes } from '@toolbus/security';
+import { ProblemError } from '@toolbus/service-kit';
+import { auditEvent } from '../events/audit.js';
+import { enqueue, type OutboxRelay } from '../events/outbox.js';
+import { hashOf } from './canonical.js';
+import { servedDefinition, stateHash, ToolStore, type SearchFilters } from './tool-store.js';
+
+const TRANSITIONS: Record<LifecycleAction, { from: ToolStatus[]; to: ToolStatus }> = {
+  approve: { from: ['draft'], to: 'approved' },
+  deprecate: { from: ['approved'], to: 'deprecated' },
+  retire: { from: ['draft', 'approved', 'deprecated'], to: 'retired' },
+};
+
+const changes = () =>
+  metric(
+    'toolbus_registry_changes_total',
+    (r) =>
+      new Counter({
+        name: 'toolbus_registry_changes_total',
+        help: 'Tool version changes, by action and outcome',
+        labelNames: ['action', 'outcome'],
+        registers: [r],
+      }),
+  );
+
+/** May see drafts and retired versions (reviewers and authors). */
+export function isReviewer(principal: Principal): boolean {
+  return [RegistryScopes.write, RegistryScopes.approve, RegistryScopes.admin].some((s) =>
+    hasScope(principal, s),
+  );
+}
+
+export interface SearchQuery {
+  q?: string;
+  tags: string[];
+  owner?: string;
+  region?: string;
+  status?: ToolStatus[];
+  limit: number;
+  cursor?: string;
+}
+
+/**
+ * The catalog's rules: immutable versions, names owned by one team, the lifecycle with four
+ * eyes, and for every change an audit event and (for served-state changes) a change event,
+ * written in the same transaction as the change.
+ */
+export class CatalogService {
+  constructor(
+    readonly store: ToolStore,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  /** Creates a draft version; an identical existing version is a no-op, a different one a 409. */
+  async register(
+    actor: Principal,
+    definition: RegisterToolRequest,
+    source: ToolSource = { kind: 'api' },
+    em?: EntityManager,
+  ): Promise<RegisterToolResponse> {
+    const run = async (tx: EntityManager) => {
+      const hash = hashOf(definition);
+      const owner = await this.store.claimName(tx, definition.name, definition.owner);
+      if (owner !== definition.owner)
+        throw new ProblemError(
+          409,
+          'name_taken',
+          `tool name "${definition.name}" belongs to team "${owner}"; choose another name`,
+          { issues: [{ pointer: '/name', message: `belongs to team "${owner}"` }] },
+        );
+      const existing = await this.store.find(tx, definition.name, definition.version, true);
+      if (existing) {
+        if (existing.hash === hash)
+          return {
+            name: definition.name,
+            version: definition.version,
+            status: existing.status,
+            created: false,
+          };
+        throw new ProblemError(
+          409,
+          'version_immutable',
+          `${definition.name}@${definition.version} already exists with a different definition; versions are immutable, publish a new version`,
+          { issues: [{ pointer: '/version', message: 'already exists with another definition' }] },
+        );
+      }
+      const record = await this.store.insert(tx, definition, hash, actor.subject, source);
+      await enqueue(tx, [
+        auditEvent({
+          actor,
+          action: 'registry.create_version',
+          resource: { kind: 'tool_version', id: `${definition.name}@${definition.version}` },
+          outcome: 'succeeded',
+          region: definition.region,
+          hashAfter: stateHash(record),
+          details: { source, definitionHash: hash },
+        }),
+      ]);
+      return {
+        name: definition.name,
+        version: definition.version,
+        status: record.status,
+        created: true,
+      };
+    };
+    if (em) return run(em);
+    const result = await this.store.db.transaction(run);
+    changes().inc({ action: 'create', outcome: result.created ? 'created' : 'unchanged' });
+    this.relay.kick();
+    return result;
+  }
+
+  /** Approves, deprecates or retires a version. */
+  async transition(
+    actor: Principal,
+    name: string,
+    version: string,
+    action: LifecycleAction,
+    reason?: string,
+  ): Promise<ToolVersionRecord> {
+    const rule = TRANSITIONS[action];
+    let denied: { reason: string; record: ToolVersionRecord } | undefined;
+    try {
+      const record = await this.store.db.transaction(async (tx) => {
+        const before = await this.store.find(tx, name, version, true);
+        if (!before) throw notFound(name, version);
+        if (!rule.from.includes(before.status))
+          throw new ProblemError(
+            409,
+            'invalid_transition',
+            `cannot ${action} ${name}@${version}: it is ${before.status} (only ${rule.from.join(' or ')} versions can be)`,
+          );
+        if (action === 'approve' && before.author === actor.subject) {
+          denied = {
+            reason: `four eyes: ${actor.subject} wrote ${name}@${version} and cannot approve it; another approver must`,
+            record: before,
+          };
+          throw new ProblemError(403, 'four_eyes', denied.reason);
+        }
+        const after = await this.store.setStatus(
+          tx,
+          name,
+          version,
+          rule.to,
+          reason ?? null,
+          action === 'approve' ? actor.subject : undefined,
+        );
+        const revision = await this.store.bumpRevision(tx, name);
+        const served = await this.store.served(tx, name);
+        const change: RegistryChanged = {
+          name,
+          revision,
+          change: { version, status: rule.to as RegistryChanged['change']['status'] },
+          served: served.map(servedDefinition),
+          actor: actor.subject,
+          at: new Date().toISOString(),
+        };
+        await enqueue(tx, [
+          {
+            topic: Topics.registryChanges,
+            key: name,
+            type: Messages.registryChanged.type,
+            payload: Messages.registryChanged.schema.parse(change),
+          },
+          auditEvent({
+            actor,
+            action: `registry.${action}`,
+            resource: { kind: 'tool_version', id: `${name}@${version}` },
+            outcome: 'succeeded',
+            region: after.region,
+            reason,
+            hashBefore: stateHash(before),
+            hashAfter: stateHash(after),
+            details: { from: before.status, to: after.status, revision },
+          }),
+        ]);
+        return after;
+      });
+      changes().inc({ action, outcome: 'succeeded' });
+      return record;
+    } catch (error) {
+      changes().inc({ action, outcome: 'refused' });
+      if (denied) {
+        const refused = denied;
+        // The refusal is audited too, in a transaction of its own (the change rolled back).
+        await this.store.db.transaction((tx) =>
+          enqueue(tx, [
+            auditEvent({
+              actor,
+              action: `registry.${action}`,
+              resource: { kind: 'tool_version', id: `${name}@${version}` },
+              outcome: 'denied',
+              region: refused.record.region,
+              reason: refused.reason,
+              hashBefore: stateHash(refused.record),
+            }),
+          ]),
+        );
+      }
+      throw error;
+    } finally {
+      this.relay.kick();
+    }
+  }
+
+  /**
+   * The version `name` resolves to for this caller: the newest approved one, else the newest
+   * deprecated one (flagged). Tools the caller lacks the scopes or region for do not exist.
+   */
+  async resolve(caller: Principal, name: string): Promise<ToolVersionRecord> {
+    const served = (await this.store.served(this.store.db, name)).filter((r) => visible(caller, r));
+    const record = served.find((r) => r.status === 'approved') ?? served[0];
+    if (!record) throw new ProblemError(404, 'not_found', `no approved version of tool "${name}"`);
+    return record;
+  }
+
+  /** One version: served ones for everybody allowed; drafts and retired ones for reviewers. */
+  async version(caller: Principal, name: string, version: string): Promise<ToolVersionRecord> {
+    const record = await this.store.find(this.store.db, name, version);
+    if (!record || !visible(caller, record)) throw notFound(name, version);
+    if (record.status === 'draft' && !isReviewer(caller)) throw notFound(name, version);
+    return record;
+  }
+
+  async versions(caller: Principal, name: string): Promise<ToolVersionRecord[]> {
+    const all = (await this.store.versions(name)).filter((r) => visible(caller, r));
+    const shown = isReviewer(caller)
+      ? all
+      : all.filter((r) => r.status === 'approved' || r.status === 'deprecated');
+    if (shown.length === 0) throw new ProblemError(404, 'not_found', `no tool "${name}"`);
+    return shown;
+  }
+
+  async search(
+    caller: Principal,
+    query: SearchQuery,
+  ): Promise<{ items: ToolVersionRecord[]; nextCursor: string | null }> {
+    if (query.status?.some((s) => s === 'draft' || s === 'retired') && !isReviewer(caller))
+      throw new ProblemError(
+        403,
+        'missing_scope',
+        'listing drafts or retired versions needs registry:write or registry:approve',
+      );
+    const filters: SearchFilters = {
+      q: query.q,
+      tags: query.tags,
+      owner: query.owner,
+      region: query.region,
+      statuses: query.status,
+      ...(isReviewer(caller) ? {} : { callerScopes: caller.scopes, callerRegions: caller.regions }),
+      after: query.cursor ? decodeCursor(query.cursor) : undefined,
+      limit: query.limit,
+    };
+    const rows = await this.store.search(filters);
+    const items = rows.slice(0, query.limit);
+    const last = items[items.length - 1];
+    return {
+      items,
+      nextCursor: rows.length > query.limit && last ? encodeCursor(ToolStore.keyOf(last)) : null,
+    };
+  }
+
+  async snapshot(): Promise<CatalogSnapshot> {
+    const snapshot = await this.store.snapshot();
+    return {
+      revision: snapshot.revision,
+      tools: snapshot.tools.map((t) => ({
+        name: t.name,
+        revision: t.revision,
+        served: t.served.map(servedDefinition),
+      })),
+    };
+  }
+}
+
+/**
+ * Callers see only tools whose scopes they hold, in their regions; reviewers see every tool,
+ * since they must be able to review tools they could not call.
+ */
+function visible(caller: Principal, record: ToolVersionRecord): boolean {
+  if (isReviewer(caller)) return true;
+  if (!hasScopes(caller, record.scopes)) return false;
+  return !caller.regions || caller.regions.includes(record.region);
+}
+
+function notFound(name: string, version: string): ProblemError {
+  return new ProblemError(404, 'not_found', `no version ${version} of tool "${name}"`);
+}
+
+function encodeCursor(key: [string, string]): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(key) && key.length === 2 && key.every((k) => typeof k === 'string'))
+      return key as [string, string];
+  } catch {
+    // falls through to the 422
+  }
+  throw new ProblemError(422, 'invalid_cursor', 'cursor is not one this API returned', {
+    issues: [{ pointer: '/cursor', message: 'is not a cursor this API returned' }],
+  });
+}

@@ -1,0 +1,26 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sha256 } from './canonical.js';
+
+/**
+ * Sends JSON with a strong ETag of its bytes; answers 304 when the caller's If-None-Match
+ * already names it, so pollers and caches pay for a body only when it changed.
+ */
+export async function sendWithEtag(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const json = JSON.stringify(body);
+  const etag = `"${sha256(json).slice(0, 32)}"`;
+  reply.headers({ ...headers, etag, 'cache-control': 'private, no-cache' });
+  const match = request.headers['if-none-match'];
+  const tags = (Array.isArray(match) ? match.join(',') : (match ?? ''))
+    .split(',')
+    .map((t) => t.trim().replace(/^W\//, ''));
+  if (tags.includes(etag) || tags.includes('*')) {
+    await reply.status(304).send();
+    return;
+  }
+  await reply.status(200).header('content-type', 'application/json; charset=utf-8').send(json);
+}

@@ -1,0 +1,6 @@
+export {
+  convertOpenApi,
+  type ConvertedOperation,
+  type ConvertOptions,
+} from './openapi-converter.js';
+export { OpenApiImportError } from './openapi-import-error.js';

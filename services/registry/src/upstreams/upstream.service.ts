@@ -1,0 +1,252 @@
+import {
+  McpUpstreamRequest,
+  type ImportDiff,
+  type McpUpstreamRecord,
+  type Principal,
+} from '@toolbus/contracts';
+import type { Logger } from '@toolbus/observability';
+import { rowsOf, type DataSource } from '@toolbus/persistence';
+import type { SecretStore } from '@toolbus/security';
+import { ProblemError } from '@toolbus/service-kit';
+import { hashOf } from '../catalog/canonical.js';
+import type { SourceSync } from '../catalog/source-sync.js';
+import { McpUpstreamConnection, toToolDefinitions } from './mcp/index.js';
+
+interface SourceRow {
+  name: string;
+  config: { upstream: McpUpstreamRequest; tenant: string };
+  tools: Record<string, unknown>;
+  created_by: string;
+  created_at: Date | string;
+  last_sync_at: Date | string | null;
+  last_sync_error: string | null;
+}
+
+interface Watch {
+  connection?: McpUpstreamConnection;
+  timer: NodeJS.Timeout;
+  syncing?: Promise<unknown>;
+}
+
+/**
+ * Upstream MCP servers: registering one lists its tools into drafts; afterwards the registry
+ * keeps a connection open and re-lists on `notifications/tools/list_changed`, and on a
+ * schedule as a backstop (a server may not send notifications, or the connection may drop).
+ */
+export class UpstreamService {
+  private readonly watches = new Map<string, Watch>();
+  private stopped = false;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly sync: SourceSync,
+    private readonly secrets: SecretStore,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Watches every registered upstream (at start-up). */
+  async start(): Promise<void> {
+    for (const row of await this.rows()) this.watch(row.config.upstream, row.config.tenant);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const watches = [...this.watches.values()];
+    this.watches.clear();
+    for (const w of watches) clearInterval(w.timer);
+    await Promise.allSettled(watches.map((w) => w.syncing));
+    await Promise.allSettled(watches.map((w) => w.connection?.close()));
+  }
+
+  async register(
+    actor: Principal,
+    request: McpUpstreamRequest,
+  ): Promise<{ upstream: McpUpstreamRecord; diff: ImportDiff }> {
+    const diff = await this.syncOnce(actor, request, actor.tenant, true);
+    this.watch(request, actor.tenant);
+    return { upstream: await this.get(request.name), diff };
+  }
+
+  /** Lists the upstream's tools now and records what changed. */
+  async syncNow(actor: Principal, name: string): Promise<ImportDiff> {
+    const row = await this.row(name);
+    return this.syncOnce(actor, row.config.upstream, row.config.tenant, true);
+  }
+
+  async list(): Promise<McpUpstreamRecord[]> {
+    return (await this.rows()).map(toRecord);
+  }
+
+  async get(name: string): Promise<McpUpstreamRecord> {
+    return toRecord(await this.row(name));
+  }
+
+  /** Stops watching; the tools it created stay until reviewers deprecate or retire them. */
+  async remove(name: string): Promise<void> {
+    await this.row(name);
+    const watch = this.watches.get(name);
+    this.watches.delete(name);
+    if (watch) {
+      clearInterval(watch.timer);
+      await watch.connection?.close().catch(() => undefined);
+    }
+    await this.db.query("DELETE FROM sources WHERE name = $1 AND kind = 'mcp'", [name]);
+  }
+
+  /** Resolves when a sync in progress for `name` (e.g. after list_changed) has finished. */
+  async settled(name: string): Promise<void> {
+    await this.watches.get(name)?.syncing;
+  }
+
+  private async syncOnce(
+    actor: Principal,
+    upstream: McpUpstreamRequest,
+    tenant: string,
+    strict: boolean,
+  ): Promise<ImportDiff> {
+    let tools;
+    const connection = await McpUpstreamConnection.connect(upstream, {
+      secrets: this.secrets,
+      logger: this.logger,
+    }).catch((error: unknown) => {
+      if (!strict) throw error;
+      throw unreachable(upstream, error);
+    });
+    try {
+      tools = await connection.listTools();
+    } catch (error) {
+      throw strict ? unreachable(upstream, error) : error;
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+    const { definitions, skipped } = toToolDefinitions(upstream, tools);
+    for (const s of skipped)
+      this.logger.warn(
+        { upstream: upstream.name, tool: s.tool, reason: s.reason },
+        'upstream tool skipped',
+      );
+    return this.sync.apply(actor, {
+      source: upstream.name,
+      kind: 'mcp',
+      config: { upstream, tenant },
+      documentHash: hashOf(tools),
+      tools: definitions.map((d) => ({
+        operation: `${upstream.name}/${d.upstreamTool}`,
+        definition: d.definition,
+        source: { kind: 'mcp', upstream: upstream.name, tool: d.upstreamTool },
+      })),
+      dryRun: false,
+      action: 'registry.sync_upstream',
+      syncError: skipped.length
+        ? `skipped: ${skipped.map((s) => `${s.tool} (${s.reason})`).join('; ')}`.slice(0, 2000)
+        : null,
+    });
+  }
+
+  private watch(upstream: McpUpstreamRequest, tenant: string): void {
+    if (this.stopped || this.watches.has(upstream.name)) return;
+    const system: Principal = { subject: 'registry', kind: 'service', tenant, scopes: [] };
+    const watch: Watch = {
+      timer: setInterval(() => trigger('schedule'), upstream.syncIntervalSeconds * 1000),
+    };
+    watch.timer.unref();
+    const trigger = (why: string) => {
+      if (watch.syncing || this.stopped) return;
+      watch.syncing = this.syncOnce(system, upstream, tenant, false)
+        .then((diff) =>
+          this.logger.info(
+            {
+              upstream: upstream.name,
+              why,
+              added: diff.added.length,
+              changed: diff.changed.length,
+              removed: diff.removed.length,
+            },
+            'upstream synced',
+          ),
+        )
+        .catch(async (error: unknown) => {
+          this.logger.warn({ upstream: upstream.name, err: error }, 'upstream sync failed');
+          await this.db
+            .query('UPDATE sources SET last_sync_error = $2 WHERE name = $1', [
+              upstream.name,
+              String((error as Error).message ?? error).slice(0, 2000),
+            ])
+            .catch(() => undefined);
+          // Reconnect on the next schedule: the connection is likely what failed.
+          await watch.connection?.close().catch(() => undefined);
+          watch.connection = undefined;
+        })
+        .finally(() => {
+          watch.syncing = undefined;
+          if (!watch.connection && !this.stopped) void connect();
+        });
+    };
+    const connect = async () => {
+      try {
+        const connection = await McpUpstreamConnection.connect(upstream, {
+          secrets: this.secrets,
+          logger: this.logger,
+        });
+        if (this.stopped || this.watches.get(upstream.name) !== watch) {
+          await connection.close();
+          return;
+        }
+        connection.onListChanged(() => trigger('list_changed'));
+        watch.connection = connection;
+      } catch (error) {
+        this.logger.warn(
+          { upstream: upstream.name, err: error },
+          'upstream watch could not connect',
+        );
+      }
+    };
+    this.watches.set(upstream.name, watch);
+    void connect();
+  }
+
+  private async rows(): Promise<SourceRow[]> {
+    return rowsOf<SourceRow>(
+      await this.db.query(
+        `SELECT name, config, tools, created_by, created_at, last_sync_at, last_sync_error
+         FROM sources WHERE kind = 'mcp' ORDER BY name`,
+      ),
+    );
+  }
+
+  private async row(name: string): Promise<SourceRow> {
+    const [row] = rowsOf<SourceRow>(
+      await this.db.query(
+        `SELECT name, config, tools, created_by, created_at, last_sync_at, last_sync_error
+         FROM sources WHERE kind = 'mcp' AND name = $1`,
+        [name],
+      ),
+    );
+    if (!row) throw new ProblemError(404, 'not_found', `no upstream MCP server "${name}"`);
+    return row;
+  }
+}
+
+function toRecord(row: SourceRow): McpUpstreamRecord {
+  const iso = (v: Date | string) => new Date(v).toISOString();
+  return {
+    ...McpUpstreamRequest.parse(row.config.upstream),
+    createdBy: row.created_by,
+    createdAt: iso(row.created_at),
+    lastSyncAt: row.last_sync_at === null ? null : iso(row.last_sync_at),
+    lastSyncError: row.last_sync_error,
+    tools: Object.keys(row.tools).sort(),
+  };
+}
+
+function unreachable(upstream: McpUpstreamRequest, error: unknown): ProblemError {
+  const detail = error instanceof Error ? error.message : String(error);
+  return new ProblemError(
+    422,
+    'upstream_unreachable',
+    `could not list the tools of MCP server "${upstream.name}": ${detail}`.slice(0, 2000),
+    {
+      issues: [{ pointer: '/transport', message: `could not list tools: ${detail}`.slice(0, 500) }],
+    },
+  );
+}

@@ -1,0 +1,178 @@
+import {
+  Messages,
+  toolRequestsTopic,
+  Topics,
+  type ToolCallCompleted,
+  type ToolCallFailed,
+  type ToolCallRequested,
+} from '@toolbus/contracts';
+import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
+import { RegistryView } from '@toolbus/registry-client';
+import { SecretStore } from '@toolbus/security';
+import { completedOf, failureOf, infraFromEnv, toolCall, uniqueName } from '@toolbus/testing';
+import { runToolConsumer, type RunningToolConsumer, type ToolReply } from '@toolbus/tool-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { httpExecutorOwnConfig, HttpToolExecutor, HttpToolProvider } from '../src/index.js';
+import { capturingLogger, httpTool, secretsDir, type SecretsDir } from './http-tools.js';
+import { sendJson, startUpstream, type Upstream } from './upstream-server.js';
+
+type Answer = IncomingMessage<ToolCallCompleted | ToolCallFailed>;
+
+/** A bus answer in the shape `completedOf` / `failureOf` read. */
+const outcome = (answer: Answer): ToolReply =>
+  answer.event.type === Messages.toolCallCompleted.type
+    ? { ok: true, completed: answer.value as ToolCallCompleted }
+    : { ok: false, failed: answer.value as ToolCallFailed };
+
+/**
+ * The whole consumer as it runs in production (runToolConsumer: Kafka, PostgreSQL dedup records,
+ * the SDK's validation), serving a catalog of HTTP-bound tools against a real REST service.
+ */
+describe('http-executor consumer over Kafka and PostgreSQL', () => {
+  const { kafkaBrokers, databaseUrl } = infraFromEnv();
+  // Its own topic and schema: nothing else in the run can take these calls or see these rows.
+  const service = uniqueName('http-exec-it');
+  const schema = service.replace(/-/g, '_');
+  const { logger, lines } = capturingLogger(process.env['TEST_LOG_LEVEL'] ?? 'info');
+  let upstream: Upstream;
+  let secrets: SecretsDir;
+  let provider: HttpToolProvider;
+  let consumer: RunningToolConsumer;
+  let caller: MessageBus;
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    secrets = await secretsDir();
+    await secrets.put('crm-api', { token: 'crm-token-123' });
+    upstream.reset((request, response) => {
+      if (request.headers.authorization !== 'Bearer crm-token-123')
+        return sendJson(response, 401, { error: 'unauthenticated' });
+      const id = decodeURIComponent(request.path.split('/').pop()!);
+      if (id === 'cus_404') return sendJson(response, 404, { error: `no customer ${id}` });
+      sendJson(response, 200, { id, name: 'Acme Corp', credit_limit: 50_000 });
+    });
+    const getCustomer = httpTool(
+      'get_customer_http',
+      {
+        method: 'GET',
+        baseUrl: `${upstream.url}/crm`,
+        path: '/customers/{id}',
+        parameters: [{ field: 'customer_id', in: 'path', name: 'id', required: true }],
+        auth: { kind: 'bearer' },
+        credentialsSecret: 'crm-api',
+      },
+      {
+        inputSchema: {
+          type: 'object',
+          properties: { customer_id: { type: 'string', pattern: '^cus_[0-9]{3}$' } },
+          required: ['customer_id'],
+          additionalProperties: false,
+        },
+        outputSchema: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            name: { type: 'string' },
+            credit_limit: { type: 'number' },
+          },
+          required: ['id', 'name', 'credit_limit'],
+        },
+        transport: { kind: 'kafka', topic: toolRequestsTopic(service) },
+      },
+    );
+    const executor = new HttpToolExecutor({
+      secrets: new SecretStore(secrets.dir),
+      retryAttempts: 3,
+      retryBaseMs: 20,
+      maxResponseBytes: 65_536,
+      logger,
+    });
+    provider = new HttpToolProvider(RegistryView.of([getCustomer]), executor, logger);
+    // The test injects the catalog, so it passes only the executor's own variables: the
+    // REGISTRY_URL that main.ts requires is not needed here.
+    consumer = await runToolConsumer({
+      service,
+      tools: provider,
+      config: httpExecutorOwnConfig,
+      env: {
+        KAFKA_BROKERS: kafkaBrokers.join(','),
+        DATABASE_URL: databaseUrl,
+        DATABASE_SCHEMA: schema,
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        SECRETS_DIR: secrets.dir,
+      },
+      logger,
+      handleSignals: false,
+    });
+    caller = createKafkaBus({
+      serviceName: uniqueName('http-exec-caller'),
+      brokers: kafkaBrokers,
+      logger,
+    });
+    await caller.prepareReplies(Topics.toolResponses);
+  });
+  afterAll(async () => {
+    await caller?.close(2_000);
+    await consumer?.db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await consumer?.close();
+    provider?.close();
+    await upstream?.close();
+    await secrets?.remove();
+  });
+
+  const send = async (call: ToolCallRequested): Promise<ToolReply> =>
+    outcome(
+      await caller.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
+        toolRequestsTopic(service),
+        { type: Messages.toolCallRequested.type, key: call.idempotencyKey, value: call },
+        { replyTopic: Topics.toolResponses, timeoutMs: 30_000 },
+      ),
+    );
+
+  it('calls the REST operation with the secret’s token and answers with its output', async () => {
+    const key = uniqueName('key');
+    const completed = completedOf(
+      await send(toolCall('get_customer_http', { customer_id: 'cus_001' }, { key })),
+    );
+    expect(completed).toMatchObject({
+      tool: 'get_customer_http',
+      idempotencyKey: key,
+      deduplicated: false,
+      output: { id: 'cus_001', name: 'Acme Corp', credit_limit: 50_000 },
+    });
+    expect(upstream.requests.at(-1)).toMatchObject({
+      method: 'GET',
+      path: '/crm/customers/cus_001',
+    });
+    // A repeat with the same key is answered from the dedup record, without calling again.
+    const calls = upstream.requests.length;
+    const again = completedOf(
+      await send(toolCall('get_customer_http', { customer_id: 'cus_001' }, { key })),
+    );
+    expect(again.deduplicated).toBe(true);
+    expect(upstream.requests).toHaveLength(calls);
+  });
+
+  it('answers an upstream 404 as not_found, and invalid input before any call', async () => {
+    expect(
+      failureOf(await send(toolCall('get_customer_http', { customer_id: 'cus_404' }))),
+    ).toEqual({
+      class: 'not_found',
+      code: 'upstream_404',
+      message: `GET ${upstream.url}/crm/customers/{id} answered 404 Not Found: {"error":"no customer cus_404"}`,
+      retryable: false,
+    });
+    const calls = upstream.requests.length;
+    const invalid = failureOf(await send(toolCall('get_customer_http', { customer_id: 'acme' })));
+    expect(invalid).toMatchObject({ class: 'validation', code: 'invalid_input' });
+    expect(invalid.issues?.map((i) => i.pointer)).toEqual(['/customer_id']);
+    expect(upstream.requests).toHaveLength(calls);
+    expect(failureOf(await send(toolCall('not_in_catalog', {})))).toMatchObject({
+      class: 'validation',
+      code: 'unknown_tool',
+      message: `${service} has no tool "not_in_catalog" (it serves get_customer_http)`,
+    });
+    expect(lines()).not.toContain('crm-token-123');
+  });
+});

@@ -150,6 +150,8 @@ SECRET_REF = closed(
     {"name": {"type": "string", "anyOf": [{"const": ""}, {"pattern": DNS_SUBDOMAIN, "maxLength": 253}]}, "key": string(pattern=SECRET_KEY)}
 )
 REQUIRED_SECRET_REF = closed({"name": string(pattern=DNS_SUBDOMAIN, maxLength=253), "key": string(pattern=SECRET_KEY)})
+# Existing Secrets mounted whole, read-only, at /var/run/secrets/toolbus/<name> (SECRETS_DIR).
+CREDENTIAL_SECRETS = {"type": "array", "items": string(pattern=DNS_SUBDOMAIN, maxLength=253), "uniqueItems": True}
 IMAGE = closed(
     {
         "repository": string(pattern="^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._/-][a-z0-9]+)*$|^$"),
@@ -231,7 +233,11 @@ SECRET_NAMES = [
     "auditKey",
     "modelHubToken",
     "gatewayBootstrapApiKey",
+    "registryToken",
 ]
+# Every secret reference ExternalSecrets and Vault can deliver: the `secrets` entries and
+# `global.auth.jwtSecret`.
+SECRET_REFS = [*SECRET_NAMES, "jwtSecret"]
 
 PROVIDERS = ["anthropic", "openai-compatible", "offline"]
 
@@ -246,6 +252,7 @@ TOOL_CONSUMER = obj(
         "topic": string(pattern="^tool_requests\\.[a-z][a-z0-9-]{0,62}$"),
         "database": BOOL,
         "databaseSecret": REQUIRED_SECRET_REF,
+        "credentialSecrets": CREDENTIAL_SECRETS,
         "migrationCommand": COMMAND,
         **consumer_settings,
     },
@@ -291,6 +298,14 @@ SCHEMA = closed(
                         "readiness": closed(
                             {"periodSeconds": integer(1), "timeoutSeconds": integer(1), "failureThreshold": integer(1)}
                         ),
+                    }
+                ),
+                "auth": closed(
+                    {
+                        "issuer": string(minLength=1),
+                        "audience": string(minLength=1),
+                        "jwksUrl": url("https"),
+                        "jwtSecret": SECRET_REF,
                     }
                 ),
             }
@@ -354,7 +369,7 @@ SCHEMA = closed(
                 "remoteRefs": obj(
                     {
                         n: obj({"key": string(minLength=1), "property": string(), "version": string(), "extract": BOOL}, required=["key"])
-                        for n in SECRET_NAMES
+                        for n in SECRET_REFS
                     }
                 ),
             }
@@ -363,7 +378,7 @@ SCHEMA = closed(
             {
                 "enabled": BOOL,
                 "role": string(minLength=1),
-                "paths": obj({n: string(minLength=1) for n in SECRET_NAMES}),
+                "paths": obj({n: string(minLength=1) for n in SECRET_REFS}),
                 "annotations": STRING_MAP,
                 "peer": peer(),
             }
@@ -386,13 +401,6 @@ SCHEMA = closed(
             }
         ),
         "gateway": service(
-            auth=closed(
-                {
-                    "oidcIssuer": url("https"),
-                    "oidcAudience": string(),
-                    "jwksUrl": url("https"),
-                }
-            ),
             publicUrl=url(),
             ingress=closed(
                 {
@@ -428,7 +436,7 @@ SCHEMA = closed(
             migrationCommand=COMMAND,
             syncToolTimeoutMs=integer(100, 60000),
         ),
-        "registry": service(database=BOOL, migrationCommand=COMMAND),
+        "registry": service(database=BOOL, migrationCommand=COMMAND, credentialSecrets=CREDENTIAL_SECRETS),
         "modelShim": service(
             routes=string(pattern="^$|^[^=;,\\s]+=[^=;,\\s]+:[^;,\\s]+(,[^=;,\\s]+:[^;,\\s]+)*(;[^=;,\\s]+=[^=;,\\s]+:[^;,\\s]+(,[^=;,\\s]+:[^;,\\s]+)*)*$"),
             provider=enum(*PROVIDERS),

@@ -41,6 +41,13 @@ import manifests  # noqa: E402
 SECRET_NAME = re.compile(
     r"(PASSWORD|PASSWD|SECRET|API_?KEY|PRIVATE_?KEY|CREDENTIAL|(^|_)TOKEN$|^DATABASE_URL$)", re.I
 )
+# A directory where secrets are mounted (SECRETS_DIR) is a path, not a secret.
+NOT_SECRET = re.compile(r"_DIR$", re.I)
+
+
+def looks_secret(name: str) -> bool:
+    return bool(SECRET_NAME.search(name)) and not NOT_SECRET.search(name)
+
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 
 
@@ -249,12 +256,12 @@ def check_render(path: Path, network_policies: bool) -> Checks:
             problems.append(f"{ident(d)}: the chart renders a Secret (secrets must be referenced, never rendered)")
         if d.get("kind") == "ConfigMap":
             for key in (d.get("data") or {}):
-                if SECRET_NAME.search(key):
+                if looks_secret(key):
                     problems.append(f"{ident(d)}: key {key} looks secret")
     for d, spec in workloads:
         for ct in containers(spec):
             for env in ct.get("env", []) or []:
-                if SECRET_NAME.search(env["name"]) and "value" in env and not env["name"].endswith("_FILE"):
+                if looks_secret(env["name"]) and "value" in env and not env["name"].endswith("_FILE"):
                     problems.append(f"{ident(d, ct)}: {env['name']} has a literal value")
     c.check("secrets: none rendered, every secret read by reference", problems)
     return c
@@ -270,6 +277,8 @@ CANARIES = [
     ("a password in redis.url", {"redis": {"url": "redis://:CANARY-6@redis.example:6379"}}),
     ("credentials in the OpenAI base URL", {"modelShim": {"openaiBaseUrl": "https://k:CANARY-7@llm.example/v1"}}),
     ("a secret in a consumer's env", {"toolConsumers": [{"name": "crm", "env": {"CRM_CLIENT_SECRET": "CANARY-8"}}]}),
+    ("a JWT signing key next to its reference", {"global": {"auth": {"jwtSecret": {"name": "j", "key": "k", "value": "CANARY-9"}}}}),
+    ("a registry token in a consumer's env", {"toolConsumers": [{"name": "crm", "env": {"REGISTRY_TOKEN": "CANARY-10"}}]}),
 ]
 
 

@@ -68,14 +68,45 @@ in a Secret, referenced with secretEnv.
 {{- end }}
 
 {{/*
+The secret references the chart knows, by the name ExternalSecrets (`remoteRefs.<ref>`) and
+Vault (`paths.<ref>`) use: every entry of `.Values.secrets`, and `jwtSecret`
+(`global.auth.jwtSecret`). Each is {name, key, ...}; an empty name means unused.
+*/}}
+{{- define "toolbus.secretEntries" -}}
+{{- $entries := dict "jwtSecret" .Values.global.auth.jwtSecret -}}
+{{- range $k, $e := .Values.secrets }}{{ $_ := set $entries $k $e }}{{ end -}}
+{{- toYaml $entries -}}
+{{- end }}
+
+{{/*
+Configuration of a service that verifies bearer tokens (the registry, the gateway), from
+global.auth: the same names in every such service (libs/security's authConfig).
+AUTH_JWT_SECRET is a secret: see toolbus.authSecretRefs.
+*/}}
+{{- define "toolbus.authConfig" -}}
+{{- $a := .Values.global.auth -}}
+{{- $config := dict "AUTH_ISSUER" $a.issuer "AUTH_AUDIENCE" $a.audience -}}
+{{- with $a.jwksUrl }}{{ $_ := set $config "AUTH_JWKS_URL" . }}{{ end -}}
+{{- toYaml $config -}}
+{{- end }}
+
+{{/*
+Where secret-backed files are mounted (SECRETS_DIR): each of a service's `credentialSecrets`
+at <dir>/<name>, the layout libs/security's SecretStore reads (<dir>/<secret>/<key>).
+*/}}
+{{- define "toolbus.secretsDir" -}}
+/var/run/secrets/toolbus
+{{- end }}
+
+{{/*
 Secret references of a service as a list of {env, name, key, ref, file, optional}: `ref` names
-the `.Values.secrets` entry (empty for the service's own secretEnv), `key` overrides the entry's
-key (a second key of the same Secret), `file` is where Vault Agent writes it, and `optional`
-keys may be absent from the Secret (the previous audit key between rotations).
+the entry of toolbus.secretEntries (empty for the service's own secretEnv), `key` overrides the
+entry's key (a second key of the same Secret), `file` is where Vault Agent writes it, and
+`optional` keys may be absent from the Secret (the previous audit key between rotations).
 */}}
 {{- define "toolbus.secretUses" -}}
 {{- $root := .root -}}
-{{- $s := $root.Values.secrets -}}
+{{- $s := include "toolbus.secretEntries" $root | fromYaml -}}
 {{- $refs := list -}}
 {{- if .v.database -}}
 {{- if .v.databaseSecret -}}

@@ -17,7 +17,8 @@ reads), then renders the shared `toolbus.<what>` template with it. The context c
   config      service-specific environment for its ConfigMap
   ingressFrom peers allowed to call it (besides Prometheus)
   egressTo    peers it calls (besides Kafka, PostgreSQL, Redis, the collector and DNS)
-  secretRefs  [{env, ref}]: variables read from an entry of `.Values.secrets`
+  secretRefs  [{env, ref}]: variables read from an entry of `.Values.secrets` (or `global.auth.jwtSecret`)
+  credentialSecrets  names of existing Secrets mounted read-only at /var/run/secrets/toolbus/<name>
 */}}
 
 {{- define "toolbus.render" -}}
@@ -72,7 +73,7 @@ context may fill. Consumers get toolConsumerDefaults overlaid with their entry, 
 {{- end -}}
 {{- $_ := set . "ns" (get $root.Values.namespaces .tier) -}}
 {{- $_ := set . "fullname" (printf "%s-%s" (include "toolbus.prefix" $root) .name) -}}
-{{- range $k, $d := dict "port" 8080 "config" dict "ingressFrom" list "egressTo" list "secretRefs" list "kafka" true "otel" true -}}
+{{- range $k, $d := dict "port" 8080 "config" dict "ingressFrom" list "egressTo" list "secretRefs" list "credentialSecrets" list "kafka" true "otel" true -}}
 {{- if not (hasKey $ $k) }}{{ $_ := set $ $k $d }}{{ end -}}
 {{- end -}}
 {{- end }}

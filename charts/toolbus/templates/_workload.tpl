@@ -205,6 +205,11 @@ spec:
               mountPath: /etc/toolbus/mtls
               readOnly: true
             {{- end }}
+            {{- range $i, $name := .credentialSecrets }}
+            - name: credentials-{{ $i }}
+              mountPath: {{ include "toolbus.secretsDir" $root }}/{{ $name }}
+              readOnly: true
+            {{- end }}
       volumes:
         # The root filesystem is read-only; /tmp is the one writable place.
         - name: tmp
@@ -214,6 +219,13 @@ spec:
         - name: mtls
           secret:
             secretName: {{ .fullname }}-mtls
+            defaultMode: 0440
+        {{- end }}
+        {{- /* Credentials the service reads by reference (SECRETS_DIR/<secret>/<key>), group-readable through fsGroup. */}}
+        {{- range $i, $name := .credentialSecrets }}
+        - name: credentials-{{ $i }}
+          secret:
+            secretName: {{ $name }}
             defaultMode: 0440
         {{- end }}
 {{- end }}

@@ -65,8 +65,11 @@ export async function startService(options: ServiceOptions): Promise<INestApplic
     new FastifyAdapter(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     {
       logger: new PinoNestLogger(options.logger.child({ component: 'nest' })),
+      // Body parsing is configured below (acceptEmptyJsonBodies), not by Nest.
+      bodyParser: false,
     },
   );
+  acceptEmptyJsonBodies(app);
   // Every HTTP error, whoever throws it, leaves as problem+json (RFC 9457).
   app.useGlobalFilters(new ProblemFilter(options.logger.child({ component: 'http' })));
   await options.configure?.(app);
@@ -99,6 +102,38 @@ export async function startService(options: ServiceOptions): Promise<INestApplic
     `${options.name} started`,
   );
   return app;
+}
+
+/**
+ * A POST that carries nothing (`approve`, `sync`) is often sent with `content-type:
+ * application/json` and no body; Fastify refuses that by default. Here an empty JSON body is
+ * simply absent, and malformed JSON is a 400 that says where it broke.
+ */
+function acceptEmptyJsonBodies(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string' },
+    (
+      _request: unknown,
+      body: string | Buffer,
+      done: (error: Error | null, value?: unknown) => void,
+    ) => {
+      const text = body.toString();
+      if (text.trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text));
+      } catch (error) {
+        done(
+          Object.assign(new Error(`the body is not valid JSON: ${(error as Error).message}`), {
+            statusCode: 400,
+            code: 'FST_ERR_CTP_INVALID_JSON_BODY',
+          }),
+        );
+      }
+    },
+  );
 }
 
 /**

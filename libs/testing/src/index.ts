@@ -10,6 +10,29 @@ export type {
   FakeTurn,
   RecordedRequest,
 } from './fakes/types.js';
+export { freePort, startServiceProcess, type ServiceProcess } from './process.js';
 export { readmeTable } from './readme.js';
 export { issueToken, TEST_JWT_SECRET, type TestTokenClaims } from './tokens.js';
 export { completedOf, failureOf, toolCall, type ToolCallOptions } from './tool-calls.js';
+export {
+  startMcpHttpServer,
+  type McpHttpServerOptions,
+  type McpHttpTestServer,
+  type RecordedMcpRequest,
+} from './mcp/http-server.js';
+export {
+  createMcpStdioFixture,
+  exampleStdioTools,
+  stdioMcpServerPath,
+  type McpStdioBehaviour,
+  type McpStdioFixture,
+  type McpStdioTool,
+} from './mcp/stdio.js';
+export {
+  createMcpTestServer,
+  exampleMcpTools,
+  TINY_PNG_BASE64,
+  type McpTestTool,
+  type McpTestToolAnnotations,
+  type McpTestToolContext,
+} from './mcp/tools.js';

@@ -1,13 +1,19 @@
 {{/*
 The registry: the tool catalog. Called by the orchestrator (tool definitions) and by the tool
-consumers (registration at start-up). Its own egress (OpenAPI documents, upstream MCP
-servers) comes from registry.egress.
+consumers (registration at start-up). Verifies every caller's bearer token (global.auth). Its
+own egress (OpenAPI documents, upstream MCP servers, the identity provider's JWKS) comes from
+registry.egress; the Secrets its upstream MCP servers name are mounted under SECRETS_DIR.
 */}}
 {{- define "toolbus.registry.context" -}}
 {{- $root := .root -}}
 {{- $_ := set . "name" "registry" -}}
 {{- $_ := set . "v" $root.Values.registry -}}
 {{- include "toolbus.init" . -}}
+{{- $config := include "toolbus.authConfig" $root | fromYaml -}}
+{{- $_ := set $config "SECRETS_DIR" (include "toolbus.secretsDir" $root) -}}
+{{- $_ := set . "config" $config -}}
+{{- $_ := set . "secretRefs" (list (dict "env" "AUTH_JWT_SECRET" "ref" "jwtSecret")) -}}
+{{- $_ := set . "credentialSecrets" (.v.credentialSecrets | default list) -}}
 {{- $ingress := list (include "toolbus.componentPeer" (dict "root" $root "name" "orchestrator") | fromYaml) -}}
 {{- $consumers := include "toolbus.consumerNames" $root | fromYamlArray -}}
 {{- if $consumers -}}

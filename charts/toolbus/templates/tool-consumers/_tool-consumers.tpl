@@ -1,17 +1,25 @@
 {{/*
 A tool consumer (one entry of toolConsumers): reads tool_requests.<name> from Kafka (the tool
 SDK derives the topic from the service name), answers synchronous calls from the orchestrator
-over HTTP, registers its tools with the registry, and reaches its backends through its
-`egress` CIDRs. The topic and tools are recorded as annotations, for people and tooling.
+over HTTP, registers its tools with the registry (or reads its catalog) with REGISTRY_TOKEN,
+and reaches its backends through its `egress` CIDRs with the credentials of its
+`credentialSecrets`, mounted under SECRETS_DIR. The topic and tools are recorded as
+annotations, for people and tooling.
 */}}
 {{- define "toolbus.tool-consumer.context" -}}
 {{- $root := .root -}}
 {{- $_ := set . "consumer" true -}}
 {{- include "toolbus.init" . -}}
-{{- $_ := set . "config" (dict
+{{- $config := dict
   "REGISTRY_URL" (include "toolbus.url" (dict "root" $root "name" "registry"))
-  "TOOL_HTTP_URL" (include "toolbus.url" (dict "root" $root "name" .name "tier" "tools"))) -}}
-{{- $_ := set . "annotations" (dict "toolbus.io/topic" .v.topic "toolbus.io/tools" (join "," (.v.tools | default list))) -}}
+  "TOOL_HTTP_URL" (include "toolbus.url" (dict "root" $root "name" .name "tier" "tools")) -}}
+{{- $_ := set . "credentialSecrets" (.v.credentialSecrets | default list) -}}
+{{- if .credentialSecrets }}{{ $_ := set $config "SECRETS_DIR" (include "toolbus.secretsDir" $root) }}{{ end -}}
+{{- $_ := set . "config" $config -}}
+{{- $_ := set . "secretRefs" (list (dict "env" "REGISTRY_TOKEN" "ref" "registryToken")) -}}
+{{- /* The generic consumers (http-executor, mcp-bridge) list no tools: theirs come from the registry's catalog. */ -}}
+{{- $_ := set . "annotations" (dict "toolbus.io/topic" .v.topic) -}}
+{{- with .v.tools }}{{ $_ := set $.annotations "toolbus.io/tools" (join "," .) }}{{ end -}}
 {{- $_ := set . "ingressFrom" (list (include "toolbus.componentPeer" (dict "root" $root "name" "orchestrator") | fromYaml)) -}}
 {{- $_ := set . "egressTo" (list (include "toolbus.componentPeer" (dict "root" $root "name" "registry") | fromYaml)) -}}
 {{- end }}

@@ -93,6 +93,12 @@ export class UpstreamService {
     await this.db.query("DELETE FROM sources WHERE name = $1 AND kind = 'mcp'", [name]);
   }
 
+  /** True while a connection to the upstream is open to hear list_changed. */
+  isWatching(name: string): boolean {
+    const connection = this.watches.get(name)?.connection;
+    return connection !== undefined && !connection.closed;
+  }
+
   /** Resolves when a sync in progress for `name` (e.g. after list_changed) has finished. */
   async settled(name: string): Promise<void> {
     await this.watches.get(name)?.syncing;
@@ -193,6 +199,11 @@ export class UpstreamService {
           return;
         }
         connection.onListChanged(() => trigger('list_changed'));
+        // The server went away (or the stdio child exited): re-list, which reconnects after.
+        connection.onClose(() => {
+          if (watch.connection === connection) watch.connection = undefined;
+          trigger('reconnect');
+        });
         watch.connection = connection;
       } catch (error) {
         this.logger.warn(

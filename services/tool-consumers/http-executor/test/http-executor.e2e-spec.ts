@@ -1,6 +1,8 @@
 import {
   Messages,
   platformTopics,
+  RegistryPaths,
+  type ImportDiff,
   toolRequestsTopic,
   Topics,
   type ToolCallCompleted,
@@ -9,13 +11,24 @@ import {
 } from '@toolbus/contracts';
 import { createKafkaBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
-import { infraFromEnv, toolCall, uniqueName } from '@toolbus/testing';
+import { join } from 'node:path';
+import {
+  infraFromEnv,
+  issueToken,
+  startServiceProcess,
+  TEST_JWT_SECRET,
+  toolCall,
+  uniqueName,
+  waitFor,
+} from '@toolbus/testing';
 import { runToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startConsumerProcess, type ConsumerProcess } from './consumer-process.js';
-import { httpTool, secretsDir } from './http-tools.js';
-import { startCatalogServer } from './registry-server.js';
+import { secretsDir } from './http-tools.js';
 import { sendJson, startUpstream } from './upstream-server.js';
+
+/** The registry's build; this project's e2e target builds it first (implicitDependencies). */
+const REGISTRY_MAIN = join(import.meta.dirname, '..', '..', '..', 'registry', 'dist', 'main.js');
 
 /** The built service as an operator runs it: a process, its env, its probes, SIGTERM. */
 describe('http-executor process', () => {
@@ -23,18 +36,21 @@ describe('http-executor process', () => {
   const schema = uniqueName('http_exec_e2e').replace(/-/g, '_');
   const processes: ConsumerProcess[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
-  afterAll(async () => {
-    for (const p of processes) p.child.kill('SIGKILL');
-    for (const cleanup of cleanups) await cleanup();
-    // The SDK's own database handle (in-process, in-memory bus) drops the run's schema.
+  // The SDK's own database handle (in-process, in-memory bus) drops a schema of the run.
+  const janitorDrop = async (name: string) => {
     const janitor = await runToolConsumer({
       service: 'http-executor-e2e-cleanup',
       tools: [],
-      env: { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema, PORT: '0', LOG_LEVEL: 'silent' },
+      env: { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: name, PORT: '0', LOG_LEVEL: 'silent' },
       handleSignals: false,
     });
-    await janitor.db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await janitor.db.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
     await janitor.close();
+  };
+  afterAll(async () => {
+    for (const p of processes) p.child.kill('SIGKILL');
+    for (const cleanup of cleanups) await cleanup();
+    await janitorDrop(schema);
   });
   const start = async (env: Record<string, string>, args: string[] = []) => {
     const p = await startConsumerProcess(env, args);
@@ -69,49 +85,86 @@ describe('http-executor process', () => {
     expect(p.output()).not.toContain('registry snapshot');
   });
 
-  it('serves the catalog’s HTTP tools over Kafka, and exits 0 on SIGTERM', async () => {
+  it('runs a tool imported into the real registry, follows a new approved version, and exits 0 on SIGTERM', async () => {
     const upstream = await startUpstream();
     cleanups.push(() => upstream.close());
     upstream.reset((request, response) =>
-      request.headers['x-api-key'] === 'e2e-key'
-        ? sendJson(response, 200, { sku: request.query.get('sku'), in_stock: 7 })
-        : sendJson(response, 401, { error: 'no key' }),
+      request.headers['x-api-key'] !== 'e2e-key'
+        ? sendJson(response, 401, { error: 'no key' })
+        : request.path === '/v2/stock'
+          ? sendJson(response, 200, { sku: request.query.get('sku'), in_stock: 9, warehouse: 'b' })
+          : sendJson(response, 200, { sku: request.query.get('sku'), in_stock: 7 }),
     );
     const secrets = await secretsDir();
     cleanups.push(() => secrets.remove());
     await secrets.put('erp-api', { api_key: 'e2e-key' });
-    const name = uniqueName('stock_e2e').replace(/-/g, '_');
-    const catalog = await startCatalogServer([
-      httpTool(
-        name,
-        {
-          method: 'GET',
-          baseUrl: upstream.url,
-          path: '/stock',
-          parameters: [{ field: 'sku', in: 'query', name: 'sku', required: true }],
-          auth: { kind: 'api_key', in: 'header', name: 'X-Api-Key' },
-          credentialsSecret: 'erp-api',
-        },
-        { transport: { kind: 'kafka', topic: toolRequestsTopic('http-executor') } },
-      ),
-    ]);
-    cleanups.push(() => catalog.close());
+
+    const registrySchema = `${schema}_registry`;
+    const registry = await startServiceProcess(REGISTRY_MAIN, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      DATABASE_URL: databaseUrl,
+      DATABASE_SCHEMA: registrySchema,
+      AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: 'warn',
+    });
+    processes.push(registry);
+    cleanups.push(() => janitorDrop(registrySchema));
+    await registry.ready();
+    const importer = await issueToken({
+      sub: 'integrator',
+      scopes: ['registry:write', 'registry:read'],
+    });
+    const approver = await issueToken({
+      sub: 'reviewer',
+      scopes: ['registry:approve', 'registry:read'],
+    });
+    const api = async (token: string, method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${registry.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const prefix = `${uniqueName('erp').replace(/-/g, '_').slice(0, 20)}_`;
+    const importDoc = async (path: string) => {
+      const res = await api(importer, 'POST', RegistryPaths.importOpenApi, {
+        source: 'erp-stock-e2e',
+        namePrefix: prefix,
+        owner: 'team-erp',
+        region: 'eu',
+        baseUrl: upstream.url,
+        credentialsSecret: 'erp-api',
+        document: stockApi(path),
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const diff = res.body as unknown as ImportDiff;
+      const drafted = [...diff.added, ...diff.changed][0]!;
+      const approved = await api(
+        approver,
+        'POST',
+        RegistryPaths.lifecycle(drafted.name, drafted.version!, 'approve'),
+      );
+      expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+      return drafted;
+    };
+    const first = await importDoc('/stock');
+    expect(first.version).toBe('1.0.0');
 
     const p = await start({
       KAFKA_BROKERS: kafkaBrokers.join(','),
       DATABASE_URL: databaseUrl,
       DATABASE_SCHEMA: schema,
-      REGISTRY_URL: catalog.url,
-      REGISTRY_TOKEN: 'registry-read-token',
+      REGISTRY_URL: registry.url,
+      REGISTRY_TOKEN: await issueToken({
+        sub: 'http-executor',
+        kind: 'service',
+        scopes: ['registry:read'],
+      }),
       SECRETS_DIR: secrets.dir,
       LOG_LEVEL: 'info',
     });
     await p.ready();
-    expect(catalog.requests[0]?.authorization).toBe('Bearer registry-read-token');
-    expect(await (await fetch(`${p.url}/health/ready`)).json()).toEqual({
-      status: 'ok',
-      checks: { kafka: 'up', postgres: 'up' },
-    });
 
     const logger = createLogger({ name: 'e2e', level: 'silent' });
     const bus = createKafkaBus({
@@ -119,23 +172,74 @@ describe('http-executor process', () => {
       brokers: kafkaBrokers,
       logger,
     });
-    try {
-      await bus.ensureTopics(platformTopics(['http-executor']));
-      const call = toolCall(name, { sku: 'A-100' }, { deadlineMs: 30_000 });
-      const reply = await bus.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
+    const call = async () => {
+      const request = toolCall(first.name, { sku: 'A-100' }, { deadlineMs: 30_000 });
+      return bus.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
         toolRequestsTopic('http-executor'),
-        { type: Messages.toolCallRequested.type, key: call.idempotencyKey, value: call },
+        { type: Messages.toolCallRequested.type, key: request.idempotencyKey, value: request },
         { replyTopic: Topics.toolResponses, timeoutMs: 30_000 },
       );
+    };
+    try {
+      await bus.ensureTopics(platformTopics(['http-executor']));
+      const reply = await call();
       expect(reply.event.type, JSON.stringify(reply.value)).toBe(Messages.toolCallCompleted.type);
       expect((reply.value as ToolCallCompleted).output).toEqual({ sku: 'A-100', in_stock: 7 });
+
+      // A changed document, re-imported and approved: the running executor learns of 1.1.0 from
+      // the change event (it never polls) and calls the new path.
+      const second = await importDoc('/v2/stock');
+      expect(second).toMatchObject({ name: first.name, version: '1.1.0' });
+      await waitFor(
+        async () => {
+          const r = await call();
+          return (r.value as ToolCallCompleted).output !== undefined &&
+            (r.value as ToolCallCompleted as { output: { warehouse?: string } }).output
+              .warehouse === 'b'
+            ? r
+            : undefined;
+        },
+        { timeoutMs: 20_000, what: 'the executor to call the approved 1.1.0' },
+      );
     } finally {
       await bus.close(2_000);
     }
-    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests.every((r) => r.headers['x-api-key'] === 'e2e-key')).toBe(true);
 
     expect(await p.stop()).toBe(0);
     expect(p.output()).toContain('http-executor shutting down');
     expect(p.output()).not.toContain('e2e-key');
+    expect(await registry.stop()).toBe(0);
   });
+
+  /** A one-operation stock API whose path the test changes between imports. */
+  function stockApi(path: string): string {
+    return [
+      'openapi: 3.0.3',
+      'info: { title: Stock, version: "1" }',
+      'components:',
+      '  securitySchemes:',
+      '    key: { type: apiKey, in: header, name: X-Api-Key }',
+      'security: [ { key: [] } ]',
+      'paths:',
+      `  ${path}:`,
+      '    get:',
+      '      operationId: getStock',
+      '      summary: Units in stock for a SKU',
+      '      parameters:',
+      '        - { name: sku, in: query, required: true, schema: { type: string } }',
+      '      responses:',
+      "        '200':",
+      '          description: Stock level',
+      '          content:',
+      '            application/json:',
+      '              schema:',
+      '                type: object',
+      '                required: [sku, in_stock]',
+      '                properties:',
+      '                  sku: { type: string }',
+      '                  in_stock: { type: integer }',
+      '                  warehouse: { type: string }',
+    ].join('\n');
+  }
 });

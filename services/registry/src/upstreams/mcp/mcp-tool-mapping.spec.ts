@@ -135,7 +135,8 @@ describe('toToolDefinitions', () => {
     expect(skipped).toEqual([
       {
         tool: 'str',
-        reason: 'inputSchema must be a JSON Schema of type "object" (MCP requires it); got type "string"',
+        reason:
+          'inputSchema must be a JSON Schema of type "object" (MCP requires it); got type "string"',
       },
       {
         tool: 'none',

@@ -107,7 +107,9 @@ describe('McpUpstreamConnection over Streamable HTTP', () => {
       logger,
     }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(McpUpstreamError);
-    expect((refused as Error).message).toMatch(/^could not connect to upstream MCP server "demo": /);
+    expect((refused as Error).message).toMatch(
+      /^could not connect to upstream MCP server "demo": /,
+    );
     expect((refused as Error).message).toContain('401');
 
     const connection = await connect(
@@ -230,6 +232,27 @@ describe('McpUpstreamConnection over stdio', () => {
     await waitFor(() => ended === 1, { what: 'the connection to end' });
     expect(connection.closed).toBe(true);
     await expect(connection.listTools()).rejects.toThrow(McpUpstreamError);
+  });
+
+  it('refuses a command outside the allow-list it is given, before starting anything', async () => {
+    const f = await createMcpStdioFixture();
+    cleanups.push(() => f.cleanup());
+    await expect(
+      McpUpstreamConnection.connect(stdioUpstream(f), {
+        secrets,
+        logger,
+        stdioCommands: ['/usr/local/bin/mcp-files'],
+      }),
+    ).rejects.toThrow(
+      `upstream MCP server "local-files" would run "${f.command}", which is not an allowed stdio command`,
+    );
+    const allowed = await McpUpstreamConnection.connect(stdioUpstream(f), {
+      secrets,
+      logger,
+      stdioCommands: [f.command],
+    });
+    cleanups.push(() => allowed.close());
+    expect(await allowed.listTools()).toHaveLength(exampleStdioTools().length);
   });
 
   it('names the upstream when the command cannot be started', async () => {

@@ -25,6 +25,12 @@ export interface McpUpstreamDeps {
    * Nothing else of it is passed on (see {@link stdioChildEnv}).
    */
   parentEnv?: NodeJS.ProcessEnv;
+  /**
+   * Commands a stdio upstream may run (exact match). Registering a stdio upstream makes the
+   * registry run its command at every sync, so a deployment should pass its allow-list here;
+   * unset allows any command.
+   */
+  stdioCommands?: readonly string[];
 }
 
 /** The upstream could not be reached or answered something unusable; says which upstream. */
@@ -82,6 +88,10 @@ async function createTransport(
     }
     return new StreamableHTTPClientTransport(new URL(transport.url), { requestInit: { headers } });
   }
+  if (deps.stdioCommands && !deps.stdioCommands.includes(transport.command))
+    throw new McpUpstreamError(
+      `upstream MCP server "${upstream.name}" would run "${transport.command}", which is not an allowed stdio command`,
+    );
   if (upstream.credentialsSecret)
     logger.warn(
       { secret: upstream.credentialsSecret },

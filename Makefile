@@ -28,9 +28,8 @@ setup: ## Install everything needed (idempotent): Node 24, npm deps, PostgreSQL,
 build: setup ## Build every project
 	@$(NX) run-many -t build --outputStyle=static
 
-up: build ## Run the embedded platform on 127.0.0.1:8080 (in-memory bus; today: the model shim)
-	@echo "model shim on http://127.0.0.1:$${PORT:-8080} (health: /health/ready, metrics: /metrics); Ctrl-C stops it"
-	@$(NX) run model-shim:serve --outputStyle=static
+up: build ## Run the embedded platform on 127.0.0.1 (in-memory bus, PGlite): model shim :8080, registry :8081
+	@scripts/up.sh
 
 test: ## Setup, start Kafka/PostgreSQL/Redis, run every tier (static, unit, integration, e2e), stop them
 	@scripts/test.sh

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** One environment variable: how to parse it, what it means, and whether it is a secret. */
@@ -25,7 +26,9 @@ export class ConfigError extends Error {
 
 /**
  * Reads and validates the service's variables. Only the config module of a service calls
- * this; the rest of the service receives the typed result.
+ * this; the rest of the service receives the typed result. Any variable may instead be given
+ * as a file, `<NAME>_FILE=/path` (how Vault agents and mounted Secrets deliver values); the
+ * variable itself wins when both are set.
  */
 export function loadConfig<S extends ConfigSpec>(
   spec: S,
@@ -34,7 +37,19 @@ export function loadConfig<S extends ConfigSpec>(
   const out: Record<string, unknown> = {};
   const problems: Array<{ variable: string; message: string }> = [];
   for (const [name, v] of Object.entries(spec)) {
-    const raw = env[name];
+    let raw = env[name];
+    const file = env[`${name}_FILE`];
+    if ((raw === undefined || raw === '') && file) {
+      try {
+        raw = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      } catch (error) {
+        problems.push({
+          variable: `${name}_FILE`,
+          message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        });
+        continue;
+      }
+    }
     const value = raw === undefined || raw === '' ? v.default : raw;
     if (value === undefined) {
       const parsed = v.schema.safeParse(undefined);

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Module } from '@nestjs/common';
 import { createLogger } from '@toolbus/observability';
 import { describe, expect, it } from 'vitest';
@@ -70,6 +73,20 @@ describe('loadConfig', () => {
     const secretSpec = { KEY: { schema: z.string().min(10), description: 'key', secret: true } };
     expect(() => loadConfig(secretSpec, { KEY: 'short' })).toThrow(/KEY: invalid \(value hidden\)/);
     expect(() => loadConfig(secretSpec, { KEY: 'short' })).not.toThrow(/short/);
+  });
+
+  it('reads a variable from <NAME>_FILE (mounted secrets), the variable itself winning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-'));
+    const file = join(dir, 'token');
+    writeFileSync(file, 'from-a-file\n');
+    expect(loadConfig(spec, { API_TOKEN_FILE: file }).API_TOKEN).toBe('from-a-file');
+    expect(loadConfig(spec, { API_TOKEN: 'direct', API_TOKEN_FILE: file }).API_TOKEN).toBe(
+      'direct',
+    );
+    expect(() => loadConfig(spec, { API_TOKEN_FILE: join(dir, 'missing') })).toThrow(
+      /API_TOKEN_FILE: cannot read .*missing: ENOENT/,
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('renders a README table', () => {

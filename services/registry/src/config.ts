@@ -6,6 +6,7 @@ export const registryConfig = {
   ...authConfig,
   DATABASE_URL: {
     schema: env.string(),
+    secret: true,
     default: 'pglite://memory',
     description: 'The catalog database: postgres://… or pglite://memory (embedded)',
   },

@@ -1,51 +1,33 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Messages, platformTopics, Topics, type ModelResponse } from '@toolbus/contracts';
 import { createKafkaBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
-import { infraFromEnv, uniqueName, waitFor } from '@toolbus/testing';
+import {
+  infraFromEnv,
+  startServiceProcess,
+  uniqueName,
+  type ServiceProcess,
+} from '@toolbus/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const main = join(import.meta.dirname, '..', 'dist', 'main.js');
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-function start(env: Record<string, string>): {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [main], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, output: () => out, exited };
-}
-
 /** The built service as an operator runs it: a process, its env, its HTTP probes, SIGTERM. */
 describe('model-shim process', () => {
   const { kafkaBrokers } = infraFromEnv();
-  const children: ChildProcess[] = [];
-  afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
+  const processes: ServiceProcess[] = [];
+  const start = async (env: Record<string, string>) => {
+    const p = await startServiceProcess(main, env);
+    processes.push(p);
+    return p;
+  };
+  afterAll(() => processes.forEach((p) => p.child.kill('SIGKILL')));
 
   it('refuses to start on bad configuration, naming each bad variable', async () => {
-    const p = start({ PORT: 'eighty', MODEL_ROUTES: 'default=anthropic:claude-sonnet-4-5' });
-    children.push(p.child);
+    const p = await start({ PORT: 'eighty', MODEL_ROUTES: 'default=anthropic:claude-sonnet-4-5' });
     expect(await p.exited).toBe(1);
     expect(p.output()).toContain('PORT: invalid value "eighty": must be a whole number');
-    const q = start({ MODEL_ROUTES: 'default=anthropic:claude-sonnet-4-5' });
-    children.push(q.child);
+    const q = await start({ MODEL_ROUTES: 'default=anthropic:claude-sonnet-4-5' });
     expect(await q.exited).toBe(1);
     expect(q.output()).toContain(
       'MODEL_ROUTES: route default names provider "anthropic", which is not configured (configured: offline)',
@@ -53,20 +35,13 @@ describe('model-shim process', () => {
   });
 
   it('serves probes and metrics, answers over Kafka, and drains on SIGTERM', async () => {
-    const port = await freePort();
-    const p = start({
+    const p = await start({
       KAFKA_BROKERS: kafkaBrokers.join(','),
-      PORT: String(port),
-      HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       MODEL_ROUTES: 'default=offline:planner',
     });
-    children.push(p.child);
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(
-      async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.status === 200,
-      { what: 'the service to be ready', timeoutMs: 60_000 },
-    );
+    const base = p.url;
+    await p.ready();
     expect(await (await fetch(`${base}/health/live`)).json()).toEqual({ status: 'ok' });
 
     const logger = createLogger({ name: 'e2e', level: 'silent' });

@@ -1,78 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from '@toolbus/testing';
+import { startServiceProcess, type ServiceProcess } from '@toolbus/testing';
 
 /** The built service, as a deployment runs it. */
 export const MAIN = join(import.meta.dirname, '..', 'dist', 'main.js');
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-export interface ConsumerProcess {
-  child: ChildProcess;
-  /** http://127.0.0.1:<port> */
-  url: string;
-  /** Everything the process wrote to stdout and stderr so far. */
-  output(): string;
-  /** Resolves with the exit code (null when killed by a signal). */
-  exited: Promise<number | null>;
-  /** Waits until /health/ready answers 200. */
-  ready(timeoutMs?: number): Promise<void>;
-  /** SIGTERM, then SIGKILL if it has not exited within the deadline; resolves with the exit code. */
-  stop(deadlineMs?: number): Promise<number | null>;
-}
+export type ConsumerProcess = ServiceProcess;
 
 /** Starts `node dist/main.js` with only the given environment (and PATH). */
-export async function startConsumerProcess(env: Record<string, string>): Promise<ConsumerProcess> {
-  const port = env['PORT'] ?? String(await freePort());
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', ...env, PORT: port },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const url = `http://127.0.0.1:${port}`;
-  let exitCode: number | null | undefined;
-  void exited.then((code) => (exitCode = code));
-  return {
-    child,
-    url,
-    output: () => out,
-    exited,
-    ready: async (timeoutMs = 60_000) => {
-      const died = exited.then((code) => {
-        throw new Error(
-          `the process exited with ${code} before it was ready:\n${out.slice(-2000)}`,
-        );
-      });
-      await Promise.race([
-        died,
-        waitFor(
-          async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200,
-          { what: `the consumer on port ${port} to be ready`, timeoutMs },
-        ),
-      ]);
-    },
-    stop: async (deadlineMs = 20_000) => {
-      if (exitCode !== undefined) return exitCode;
-      child.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      const code = await Promise.race([
-        exited,
-        new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), deadlineMs))),
-      ]);
-      clearTimeout(timer);
-      if (code !== 'late') return code;
-      child.kill('SIGKILL');
-      return exited;
-    },
-  };
+export function startConsumerProcess(env: Record<string, string>): Promise<ConsumerProcess> {
+  return startServiceProcess(MAIN, env);
 }

@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import {
+  DEFAULT_INHERITED_ENV_VARS,
+  StdioClientTransport,
+} from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { McpBinding } from '@toolbus/contracts';
+import type { Logger } from '@toolbus/observability';
+import type { SecretStore } from '@toolbus/security';
+
+export interface McpClientPoolOptions {
+  /** Reads bearer tokens: key `token` of a binding's `credentialsSecret`. */
+  secrets: Pick<SecretStore, 'read'>;
+  logger: Logger;
+  /** Bound on spawning or reaching an upstream plus the MCP initialize handshake. */
+  connectTimeoutMs: number;
+  /** Commands stdio upstreams may run (exact match); empty refuses every stdio upstream. */
+  stdioCommands: readonly string[];
+  /**
+   * Where PATH and HOME of stdio children come from; default this process's environment.
+   * Nothing else of it is passed on (see {@link stdioChildEnv}).
+   */
+  parentEnv?: NodeJS.ProcessEnv;
+}
+
+/** A connected MCP client of one upstream, shared by every call to it. */
+export interface PooledClient {
+  readonly key: string;
+  readonly server: string;
+  readonly client: Client;
+  /** Credentials sent to the upstream, so error texts can be scrubbed of them. */
+  readonly sentSecrets: readonly string[];
+}
+
+/** A stdio upstream whose command is not in the allow-list (MCP_STDIO_COMMANDS). */
+export class StdioCommandNotAllowedError extends Error {
+  override readonly name = 'StdioCommandNotAllowedError';
+}
+
+/** The pool is shut down; no new connections. */
+export class PoolClosedError extends Error {
+  override readonly name = 'PoolClosedError';
+}
+
+const CLIENT_INFO = { name: 'toolbus-mcp-bridge', version: '0.1.0' };
+
+/**
+ * The environment of a stdio upstream: PATH (to find its interpreter) and HOME (caches and
+ * config), nothing else. The bridge's own environment holds its secrets (DATABASE_URL with its
+ * password, REGISTRY_TOKEN, Kafka credentials); an upstream server is someone else's code and
+ * must not see them. The SDK merges a default set (HOME, LOGNAME, PATH, SHELL, TERM, USER) under
+ * what it is given; those keys are set to undefined here, which Node's spawn leaves out.
+ */
+export function stdioChildEnv(parentEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string | undefined> = {};
+  for (const key of DEFAULT_INHERITED_ENV_VARS) env[key] = undefined;
+  env['PATH'] = parentEnv['PATH'];
+  env['HOME'] = parentEnv['HOME'];
+  // The SDK's type says string values; undefined is what removes its defaults (see above).
+  return env as Record<string, string>;
+}
+
+/** JSON with sorted keys, so equal bindings hash equally whatever order their fields came in. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(',')}}`;
+  return JSON.stringify(value);
+}
+
+interface Entry {
+  ready: Promise<PooledClient>;
+  pooled?: PooledClient;
+}
+
+/**
+ * One MCP client per upstream, shared by all calls: keyed by the server name and a hash of its
+ * transport and credentials reference, so tools of one server share a session while a changed
+ * URL, command or secret gets a client of its own. Clients connect on first use; one that
+ * closes (a stdio child that exited, a session the server dropped) or that the executor
+ * reports broken is forgotten, and the next call connects again (a stdio child is started
+ * again). The bearer token is read from the secret at each connect, so a rotated secret is
+ * used from the next connection on.
+ */
+export class McpClientPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly live = new Set<PooledClient>();
+  private closed = false;
+
+  constructor(private readonly options: McpClientPoolOptions) {}
+
+  /** `<server>#<first 16 hex of sha256(transport, credentialsSecret)>`. */
+  static keyOf(binding: McpBinding): string {
+    const hash = createHash('sha256')
+      .update(
+        canonical({ transport: binding.transport, credentialsSecret: binding.credentialsSecret }),
+      )
+      .digest('hex')
+      .slice(0, 16);
+    return `${binding.server}#${hash}`;
+  }
+
+  /** Number of upstream clients connected or connecting. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * The client of the binding's upstream, connecting it first if needed. Concurrent callers
+   * share one connection attempt; `signal` only stops this caller's wait.
+   */
+  async acquire(binding: McpBinding, signal?: AbortSignal): Promise<PooledClient> {
+    if (this.closed) throw new PoolClosedError('the MCP client pool is closed');
+    const key = McpClientPool.keyOf(binding);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const created = {} as Entry;
+      created.ready = this.connect(key, binding, created).catch((error: unknown) => {
+        if (this.entries.get(key) === created) this.entries.delete(key);
+        throw error;
+      });
+      // Awaited by the callers below; marked handled so a failure with no caller left is not
+      // reported as unhandled.
+      created.ready.catch(() => undefined);
+      this.entries.set(key, created);
+      entry = created;
+    }
+    if (!signal) return entry.ready;
+    signal.throwIfAborted();
+    let onAbort: (() => void) | undefined;
+    try {
+      return await Promise.race([
+        entry.ready,
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(signal.reason);
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Forgets a client that failed at the transport level and closes it; the next call connects
+   * again. A client already replaced is only closed.
+   */
+  async invalidate(pooled: PooledClient): Promise<void> {
+    const entry = this.entries.get(pooled.key);
+    if (entry?.pooled === pooled) this.entries.delete(pooled.key);
+    await this.dispose(pooled);
+  }
+
+  /** Closes every client (stdio children get stdin closed, then signals); no new ones. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const pending = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(pending.map((e) => e.ready.then((p) => this.dispose(p)).catch(() => {})));
+    await Promise.all([...this.live].map((p) => this.dispose(p)));
+  }
+
+  private async dispose(pooled: PooledClient): Promise<void> {
+    this.live.delete(pooled);
+    await pooled.client.close().catch(() => undefined);
+  }
+
+  private async connect(key: string, binding: McpBinding, entry: Entry): Promise<PooledClient> {
+    const logger = this.options.logger.child({ upstream: binding.server, key });
+    const { transport, sentSecrets } = await this.transportFor(binding, logger);
+    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    const pooled: PooledClient = { key, server: binding.server, client, sentSecrets };
+    client.onclose = () => {
+      this.live.delete(pooled);
+      if (this.entries.get(key)?.pooled === pooled) {
+        this.entries.delete(key);
+        logger.warn('upstream MCP connection closed; the next call reconnects');
+      }
+    };
+    client.onerror = (error) => {
+      logger.debug({ err: error }, 'upstream MCP transport error');
+    };
+    try {
+      await client.connect(transport, { timeout: this.options.connectTimeoutMs });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+    if (this.closed || this.entries.get(key) !== entry) {
+      // Shut down, or forgotten while connecting: nobody may use this client.
+      await client.close().catch(() => undefined);
+      throw new PoolClosedError('the MCP client pool is closed');
+    }
+    entry.pooled = pooled;
+    this.live.add(pooled);
+    logger.info({ transport: binding.transport.kind }, 'upstream MCP client connected');
+    return pooled;
+  }
+
+  private async transportFor(
+    binding: McpBinding,
+    logger: Logger,
+  ): Promise<{ transport: Transport; sentSecrets: string[] }> {
+    const t = binding.transport;
+    if (t.kind === 'streamable_http') {
+      const headers: Record<string, string> = {};
+      const sentSecrets: string[] = [];
+      if (binding.credentialsSecret) {
+        const token = await this.options.secrets.read(binding.credentialsSecret, 'token');
+        headers['Authorization'] = `Bearer ${token}`;
+        sentSecrets.push(token);
+      }
+      // Only this header is added: nothing of the caller (principal, token) goes upstream.
+      return {
+        transport: new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers } }),
+        sentSecrets,
+      };
+    }
+    if (!this.options.stdioCommands.includes(t.command))
+      throw new StdioCommandNotAllowedError(
+        `the MCP bridge may not run "${t.command}" for upstream "${binding.server}": it is not in MCP_STDIO_COMMANDS`,
+      );
+    if (binding.credentialsSecret)
+      logger.warn(
+        { secret: binding.credentialsSecret },
+        'credentialsSecret is ignored for a stdio upstream: there is no HTTP request to carry it',
+      );
+    const transport = new StdioClientTransport({
+      command: t.command,
+      args: t.args,
+      ...(t.cwd ? { cwd: t.cwd } : {}),
+      env: stdioChildEnv(this.options.parentEnv),
+      stderr: 'pipe',
+    });
+    // Drained so a chatty child never blocks on a full pipe; kept in the logs for diagnosis.
+    transport.stderr?.on('data', (chunk: Buffer) => {
+      logger.info({ stderr: chunk.toString('utf8').slice(0, 2000) }, 'stdio upstream stderr');
+    });
+    return { transport, sentSecrets: [] };
+  }
+}

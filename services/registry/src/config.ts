@@ -21,6 +21,11 @@ export const registryConfig = {
     description:
       'Where secrets referenced by upstream MCP servers are mounted (<dir>/<secret>/<key>)',
   },
+  MCP_STDIO_COMMANDS: {
+    schema: env.optional(env.list()),
+    description:
+      'Commands (exact paths, comma-separated) a stdio upstream MCP server may run; unset refuses every stdio upstream',
+  },
   REGISTRY_PAGE_LIMIT: {
     schema: env.int(1, 1000),
     default: '100',

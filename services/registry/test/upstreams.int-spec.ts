@@ -34,7 +34,7 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     await writeFile(join(secrets, 'docs-mcp', 'token'), `${token}\n`);
     http = await startMcpHttpServer({ token, pageSize: 2 });
     stdio = await createMcpStdioFixture();
-    t = await startTestRegistry({ SECRETS_DIR: secrets });
+    t = await startTestRegistry({ SECRETS_DIR: secrets, MCP_STDIO_COMMANDS: process.execPath });
     admin = await client(t.url, 'platform-admin', [
       'registry:admin',
       'registry:write',

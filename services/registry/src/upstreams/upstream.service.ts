@@ -42,6 +42,7 @@ export class UpstreamService {
     private readonly sync: SourceSync,
     private readonly secrets: SecretStore,
     private readonly logger: Logger,
+    private readonly stdioCommands: readonly string[] = [],
   ) {}
 
   /** Watches every registered upstream (at start-up). */
@@ -114,6 +115,7 @@ export class UpstreamService {
     const connection = await McpUpstreamConnection.connect(upstream, {
       secrets: this.secrets,
       logger: this.logger,
+      stdioCommands: this.stdioCommands,
     }).catch((error: unknown) => {
       if (!strict) throw error;
       throw unreachable(upstream, error);
@@ -193,6 +195,7 @@ export class UpstreamService {
         const connection = await McpUpstreamConnection.connect(upstream, {
           secrets: this.secrets,
           logger: this.logger,
+          stdioCommands: this.stdioCommands,
         });
         if (this.stopped || this.watches.get(upstream.name) !== watch) {
           await connection.close();

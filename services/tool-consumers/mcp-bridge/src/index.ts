@@ -1,8 +1,6 @@
 export {
   McpClientPool,
   PoolClosedError,
-  StdioCommandNotAllowedError,
-  stdioChildEnv,
   type McpClientPoolOptions,
   type PooledClient,
 } from './bridge/mcp-client-pool.js';

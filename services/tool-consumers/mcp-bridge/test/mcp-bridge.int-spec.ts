@@ -374,7 +374,7 @@ describe('the MCP bridge against real MCP servers', () => {
         code: 'upstream_not_allowed',
         errorClass: 'forbidden',
         message:
-          'the MCP bridge may not run "/bin/sh" for upstream "demo": it is not in MCP_STDIO_COMMANDS',
+          'upstream MCP server "demo" would run "/bin/sh", which is not an allowed stdio command (MCP_STDIO_COMMANDS)',
       });
     });
   });

@@ -1,7 +1,6 @@
 export {
   McpUpstreamConnection,
   McpUpstreamError,
-  stdioChildEnv,
   type McpUpstreamDeps,
 } from './mcp-upstream-connection.js';
 export {

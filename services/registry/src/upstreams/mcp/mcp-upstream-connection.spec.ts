@@ -44,8 +44,15 @@ const httpUpstream = (url: string, over: Record<string, unknown> = {}) =>
     ...over,
   });
 
+/** The test servers' command (node) and a command that does not exist. */
+const stdioCommands = [process.execPath, '/nonexistent/mcp-server'];
+
 async function connect(upstream: McpUpstreamRequest): Promise<McpUpstreamConnection> {
-  const connection = await McpUpstreamConnection.connect(upstream, { secrets, logger });
+  const connection = await McpUpstreamConnection.connect(upstream, {
+    secrets,
+    logger,
+    stdioCommands,
+  });
   cleanups.push(() => connection.close());
   return connection;
 }
@@ -105,6 +112,7 @@ describe('McpUpstreamConnection over Streamable HTTP', () => {
     const refused = await McpUpstreamConnection.connect(httpUpstream(server.url), {
       secrets,
       logger,
+      stdioCommands,
     }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(McpUpstreamError);
     expect((refused as Error).message).toMatch(
@@ -141,7 +149,7 @@ describe('McpUpstreamConnection over Streamable HTTP', () => {
     const url = server.url;
     await server.close();
     await expect(
-      McpUpstreamConnection.connect(httpUpstream(url), { secrets, logger }),
+      McpUpstreamConnection.connect(httpUpstream(url), { secrets, logger, stdioCommands }),
     ).rejects.toThrow(/^could not connect to upstream MCP server "demo": /);
   });
 
@@ -171,7 +179,7 @@ describe('McpUpstreamConnection over Streamable HTTP', () => {
     await expect(
       McpUpstreamConnection.connect(
         httpUpstream(`http://127.0.0.1:${port}/mcp`, { timeoutMs: 300 }),
-        { secrets, logger },
+        { secrets, logger, stdioCommands },
       ),
     ).rejects.toThrow(/^could not connect to upstream MCP server "demo": .*timed out/);
     expect(Date.now() - started).toBeLessThan(3000);
@@ -210,6 +218,7 @@ describe('McpUpstreamConnection over stdio', () => {
     const connection = await McpUpstreamConnection.connect(stdioUpstream(f), {
       secrets,
       logger,
+      stdioCommands,
       parentEnv: {
         PATH: process.env['PATH'],
         HOME: '/home/registry',
@@ -265,7 +274,7 @@ describe('McpUpstreamConnection over stdio', () => {
           region: 'eu',
           timeoutMs: 2000,
         }),
-        { secrets, logger },
+        { secrets, logger, stdioCommands },
       ),
     ).rejects.toThrow(/^could not connect to upstream MCP server "missing": .*ENOENT/);
   });

@@ -1,15 +1,12 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import {
-  DEFAULT_INHERITED_ENV_VARS,
-  StdioClientTransport,
-} from '@modelcontextprotocol/sdk/client/stdio.js';
-import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { McpUpstreamRequest } from '@toolbus/contracts';
+import { createUpstreamTransport } from '@toolbus/mcp-upstream';
 import type { Logger } from '@toolbus/observability';
 import type { SecretStore } from '@toolbus/security';
 import { z } from 'zod';
@@ -22,15 +19,14 @@ export interface McpUpstreamDeps {
   logger: Logger;
   /**
    * Where PATH and HOME of a stdio child come from; default this process's environment.
-   * Nothing else of it is passed on (see {@link stdioChildEnv}).
+   * Nothing else of it is passed on (see `stdioChildEnv` in @toolbus/mcp-upstream).
    */
   parentEnv?: NodeJS.ProcessEnv;
   /**
-   * Commands a stdio upstream may run (exact match). Registering a stdio upstream makes the
-   * registry run its command at every sync, so a deployment should pass its allow-list here;
-   * unset allows any command.
+   * Commands a stdio upstream may run (exact match; empty refuses every stdio upstream).
+   * Registering a stdio upstream makes the registry run its command at every sync.
    */
-  stdioCommands?: readonly string[];
+  stdioCommands: readonly string[];
 }
 
 /** The upstream could not be reached or answered something unusable; says which upstream. */
@@ -48,67 +44,12 @@ const MAX_PAGES = 1000;
 
 const CLIENT_INFO = { name: 'toolbus-registry', version: '0.1.0' };
 
-/**
- * The environment of a stdio upstream: PATH (to find its interpreter) and HOME (where tools
- * keep caches and config), nothing else. The parent's environment holds its own secrets
- * (database URL with password, Kafka credentials, API tokens); an upstream server is someone
- * else's code and must not see them. The SDK merges a default set (HOME, LOGNAME, PATH, SHELL,
- * TERM, USER) under what it is given; those keys are set to undefined here, which Node's spawn
- * leaves out, so the child gets exactly PATH and HOME.
- */
-export function stdioChildEnv(parentEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string | undefined> = {};
-  for (const key of DEFAULT_INHERITED_ENV_VARS) env[key] = undefined;
-  env['PATH'] = parentEnv['PATH'];
-  env['HOME'] = parentEnv['HOME'];
-  // The SDK's type says string values; undefined is what removes its defaults (see above).
-  return env as Record<string, string>;
-}
-
 function describe(error: unknown): string {
   let message = error instanceof Error ? error.message : String(error);
   // The SDK's HTTP errors keep the status apart from the message; it is the useful part.
   if (error instanceof StreamableHTTPError && error.code !== undefined)
     message = `HTTP ${error.code}: ${message}`;
   return message.replace(/\s+/g, ' ').slice(0, 300);
-}
-
-async function createTransport(
-  upstream: McpUpstreamRequest,
-  deps: McpUpstreamDeps,
-  logger: Logger,
-): Promise<Transport> {
-  const transport = upstream.transport;
-  if (transport.kind === 'streamable_http') {
-    const headers: Record<string, string> = {};
-    if (upstream.credentialsSecret) {
-      // Read at every connect, so a rotated Secret takes effect on the next connection.
-      const token = await deps.secrets.read(upstream.credentialsSecret, 'token');
-      headers['Authorization'] = `Bearer ${token}`;
-    }
-    return new StreamableHTTPClientTransport(new URL(transport.url), { requestInit: { headers } });
-  }
-  if (deps.stdioCommands && !deps.stdioCommands.includes(transport.command))
-    throw new McpUpstreamError(
-      `upstream MCP server "${upstream.name}" would run "${transport.command}", which is not an allowed stdio command`,
-    );
-  if (upstream.credentialsSecret)
-    logger.warn(
-      { secret: upstream.credentialsSecret },
-      'credentialsSecret is ignored for a stdio upstream: there is no HTTP request to carry it',
-    );
-  const stdio = new StdioClientTransport({
-    command: transport.command,
-    args: transport.args,
-    ...(transport.cwd ? { cwd: transport.cwd } : {}),
-    env: stdioChildEnv(deps.parentEnv),
-    stderr: 'pipe',
-  });
-  // Drained so a chatty child never blocks on a full pipe; kept in the logs for diagnosis.
-  stdio.stderr?.on('data', (chunk: Buffer) => {
-    logger.info({ stderr: chunk.toString('utf8').slice(0, 2000) }, 'stdio upstream stderr');
-  });
-  return stdio;
 }
 
 /**
@@ -140,7 +81,17 @@ export class McpUpstreamConnection {
     deps: McpUpstreamDeps,
   ): Promise<McpUpstreamConnection> {
     const logger = deps.logger.child({ upstream: upstream.name });
-    const transport = await createTransport(upstream, deps, logger);
+    const { transport } = await createUpstreamTransport(
+      upstream.name,
+      upstream.transport,
+      upstream.credentialsSecret,
+      {
+        secrets: deps.secrets,
+        logger,
+        stdioCommands: deps.stdioCommands,
+        parentEnv: deps.parentEnv,
+      },
+    );
     const client = new Client(CLIENT_INFO, { capabilities: {} });
     const connection = new McpUpstreamConnection(upstream, client, transport, logger);
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => connection.changed());

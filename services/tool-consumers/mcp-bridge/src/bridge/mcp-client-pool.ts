@@ -1,12 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  DEFAULT_INHERITED_ENV_VARS,
-  StdioClientTransport,
-} from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpBinding } from '@toolbus/contracts';
+import { createUpstreamTransport } from '@toolbus/mcp-upstream';
 import type { Logger } from '@toolbus/observability';
 import type { SecretStore } from '@toolbus/security';
 
@@ -20,7 +16,7 @@ export interface McpClientPoolOptions {
   stdioCommands: readonly string[];
   /**
    * Where PATH and HOME of stdio children come from; default this process's environment.
-   * Nothing else of it is passed on (see {@link stdioChildEnv}).
+   * Nothing else of it is passed on (see `stdioChildEnv` in @toolbus/mcp-upstream).
    */
   parentEnv?: NodeJS.ProcessEnv;
 }
@@ -34,33 +30,12 @@ export interface PooledClient {
   readonly sentSecrets: readonly string[];
 }
 
-/** A stdio upstream whose command is not in the allow-list (MCP_STDIO_COMMANDS). */
-export class StdioCommandNotAllowedError extends Error {
-  override readonly name = 'StdioCommandNotAllowedError';
-}
-
 /** The pool is shut down; no new connections. */
 export class PoolClosedError extends Error {
   override readonly name = 'PoolClosedError';
 }
 
 const CLIENT_INFO = { name: 'toolbus-mcp-bridge', version: '0.1.0' };
-
-/**
- * The environment of a stdio upstream: PATH (to find its interpreter) and HOME (caches and
- * config), nothing else. The bridge's own environment holds its secrets (DATABASE_URL with its
- * password, REGISTRY_TOKEN, Kafka credentials); an upstream server is someone else's code and
- * must not see them. The SDK merges a default set (HOME, LOGNAME, PATH, SHELL, TERM, USER) under
- * what it is given; those keys are set to undefined here, which Node's spawn leaves out.
- */
-export function stdioChildEnv(parentEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string | undefined> = {};
-  for (const key of DEFAULT_INHERITED_ENV_VARS) env[key] = undefined;
-  env['PATH'] = parentEnv['PATH'];
-  env['HOME'] = parentEnv['HOME'];
-  // The SDK's type says string values; undefined is what removes its defaults (see above).
-  return env as Record<string, string>;
-}
 
 /** JSON with sorted keys, so equal bindings hash equally whatever order their fields came in. */
 function canonical(value: unknown): string {
@@ -203,45 +178,16 @@ export class McpClientPool {
     return pooled;
   }
 
-  private async transportFor(
+  private transportFor(
     binding: McpBinding,
     logger: Logger,
   ): Promise<{ transport: Transport; sentSecrets: string[] }> {
-    const t = binding.transport;
-    if (t.kind === 'streamable_http') {
-      const headers: Record<string, string> = {};
-      const sentSecrets: string[] = [];
-      if (binding.credentialsSecret) {
-        const token = await this.options.secrets.read(binding.credentialsSecret, 'token');
-        headers['Authorization'] = `Bearer ${token}`;
-        sentSecrets.push(token);
-      }
-      // Only this header is added: nothing of the caller (principal, token) goes upstream.
-      return {
-        transport: new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers } }),
-        sentSecrets,
-      };
-    }
-    if (!this.options.stdioCommands.includes(t.command))
-      throw new StdioCommandNotAllowedError(
-        `the MCP bridge may not run "${t.command}" for upstream "${binding.server}": it is not in MCP_STDIO_COMMANDS`,
-      );
-    if (binding.credentialsSecret)
-      logger.warn(
-        { secret: binding.credentialsSecret },
-        'credentialsSecret is ignored for a stdio upstream: there is no HTTP request to carry it',
-      );
-    const transport = new StdioClientTransport({
-      command: t.command,
-      args: t.args,
-      ...(t.cwd ? { cwd: t.cwd } : {}),
-      env: stdioChildEnv(this.options.parentEnv),
-      stderr: 'pipe',
+    // Only the referenced secret's header is added: nothing of the caller goes upstream.
+    return createUpstreamTransport(binding.server, binding.transport, binding.credentialsSecret, {
+      secrets: this.options.secrets,
+      logger,
+      stdioCommands: this.options.stdioCommands,
+      parentEnv: this.options.parentEnv,
     });
-    // Drained so a chatty child never blocks on a full pipe; kept in the logs for diagnosis.
-    transport.stderr?.on('data', (chunk: Buffer) => {
-      logger.info({ stderr: chunk.toString('utf8').slice(0, 2000) }, 'stdio upstream stderr');
-    });
-    return { transport, sentSecrets: [] };
   }
 }

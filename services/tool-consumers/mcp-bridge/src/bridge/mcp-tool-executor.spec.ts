@@ -4,7 +4,8 @@ import { SecretNotFoundError } from '@toolbus/security';
 import { BusinessError, RetryableToolError } from '@toolbus/tool-sdk';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { McpClientPool, PoolClosedError, StdioCommandNotAllowedError } from './mcp-client-pool.js';
+import { StdioCommandNotAllowedError } from '@toolbus/mcp-upstream';
+import { McpClientPool, PoolClosedError } from './mcp-client-pool.js';
 import {
   callFailure,
   connectFailure,

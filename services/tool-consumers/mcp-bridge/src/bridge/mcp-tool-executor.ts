@@ -8,12 +8,8 @@ import {
 import type { McpBinding, ToolDefinition } from '@toolbus/contracts';
 import type { Logger } from '@toolbus/observability';
 import { BusinessError, RetryableToolError } from '@toolbus/tool-sdk';
-import {
-  PoolClosedError,
-  StdioCommandNotAllowedError,
-  type McpClientPool,
-  type PooledClient,
-} from './mcp-client-pool.js';
+import { StdioCommandNotAllowedError } from '@toolbus/mcp-upstream';
+import { PoolClosedError, type McpClientPool, type PooledClient } from './mcp-client-pool.js';
 
 /** What a call needs from the SDK's tool context. */
 export interface McpCallContext {

@@ -1,0 +1,6 @@
+export {
+  createUpstreamTransport,
+  StdioCommandNotAllowedError,
+  stdioChildEnv,
+  type UpstreamTransportOptions,
+} from './transport.js';

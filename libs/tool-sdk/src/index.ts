@@ -1,3 +1,10 @@
+export {
+  catalogConsumerConfig,
+  runCatalogToolConsumer,
+  type CatalogConsumerConfig,
+  type CatalogToolConsumerOptions,
+  type CatalogTools,
+} from './catalog-consumer.js';
 export { toolConsumerConfig, type ToolConsumerConfig } from './config.js';
 export { runToolConsumer, type RunningToolConsumer, type ToolConsumerOptions } from './consumer.js';
 export { CreateToolCallDedup1732406400000 } from './dedup.js';

@@ -1,5 +1,5 @@
 import { env, loadConfig, type ConfigOf, type ConfigSpec } from '@toolbus/service-kit';
-import { toolConsumerConfig } from '@toolbus/tool-sdk';
+import { catalogConsumerConfig, toolConsumerConfig } from '@toolbus/tool-sdk';
 
 /** The HTTP executor's own variables; runToolConsumer validates them with the SDK's. */
 export const httpExecutorOwnConfig = {
@@ -30,16 +30,12 @@ export const httpExecutorOwnConfig = {
 } satisfies ConfigSpec;
 
 /**
- * Every variable of the HTTP executor: the SDK's (`toolConsumerConfig`), with `REGISTRY_URL`
- * required (the tools come from the registry's catalog), and its own.
+ * Every variable of the HTTP executor: the SDK's, those of every catalog-driven consumer
+ * (`REGISTRY_URL` required: the tools come from the registry's catalog), and its own.
  */
 export const httpExecutorConfig = {
   ...toolConsumerConfig,
-  REGISTRY_URL: {
-    schema: env.url(),
-    description:
-      'Registry base URL: the catalog snapshot is read from it at start-up, then toolbus.registry.changes keeps it current',
-  },
+  ...catalogConsumerConfig,
   ...httpExecutorOwnConfig,
 } satisfies ConfigSpec;
 

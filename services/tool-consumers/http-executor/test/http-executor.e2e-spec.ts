@@ -21,7 +21,7 @@ import {
   uniqueName,
   waitFor,
 } from '@toolbus/testing';
-import { runToolConsumer } from '@toolbus/tool-sdk';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startConsumerProcess, type ConsumerProcess } from './consumer-process.js';
 import { secretsDir } from './http-tools.js';
@@ -36,16 +36,11 @@ describe('http-executor process', () => {
   const schema = uniqueName('http_exec_e2e').replace(/-/g, '_');
   const processes: ConsumerProcess[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
-  // The SDK's own database handle (in-process, in-memory bus) drops a schema of the run.
   const janitorDrop = async (name: string) => {
-    const janitor = await runToolConsumer({
-      service: 'http-executor-e2e-cleanup',
-      tools: [],
-      env: { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: name, PORT: '0', LOG_LEVEL: 'silent' },
-      handleSignals: false,
-    });
-    await janitor.db.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
-    await janitor.close();
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
+    await db.end();
   };
   afterAll(async () => {
     for (const p of processes) p.child.kill('SIGKILL');

@@ -1,18 +1,8 @@
 import { env, loadConfig, type ConfigOf, type ConfigSpec } from '@toolbus/service-kit';
-import { toolConsumerConfig } from '@toolbus/tool-sdk';
+import { catalogConsumerConfig, toolConsumerConfig } from '@toolbus/tool-sdk';
 
 /** The bridge's own variables; runToolConsumer validates them with the SDK's. */
 export const mcpBridgeOwnConfig = {
-  REGISTRY_URL: {
-    schema: env.url(),
-    description:
-      'Registry base URL: the catalog snapshot at start-up, kept current by toolbus.registry.changes. Required: the bridge serves only the MCP tools the registry lists',
-  },
-  REGISTRY_SNAPSHOT_TIMEOUT_MS: {
-    schema: env.int(100, 600_000),
-    default: '10000',
-    description: 'Give up starting when the registry snapshot takes longer than this',
-  },
   SECRETS_DIR: {
     schema: env.string(),
     default: '/var/run/secrets/toolbus',
@@ -32,8 +22,12 @@ export const mcpBridgeOwnConfig = {
   },
 } satisfies ConfigSpec;
 
-/** Every variable of the MCP bridge: the SDK's (`toolConsumerConfig`) and its own. */
-export const mcpBridgeConfig = { ...toolConsumerConfig, ...mcpBridgeOwnConfig };
+/** Every variable of the MCP bridge: the SDK's, those of catalog-driven consumers, and its own. */
+export const mcpBridgeConfig = {
+  ...toolConsumerConfig,
+  ...catalogConsumerConfig,
+  ...mcpBridgeOwnConfig,
+};
 
 export type McpBridgeConfig = ConfigOf<typeof mcpBridgeConfig>;
 

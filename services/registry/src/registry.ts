@@ -72,6 +72,7 @@ export async function startRegistry(
     sync,
     secrets,
     logger.child({ component: 'upstreams' }),
+    relay,
     config.MCP_STDIO_COMMANDS ?? [],
   );
   relay.start();

@@ -2,7 +2,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  Messages,
   RegistryPaths,
+  Topics,
+  type AuditEvent,
   type ImportDiff,
   type McpUpstreamRecord,
   type ToolPage,
@@ -27,6 +30,7 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
   let http: McpHttpTestServer;
   let stdio: McpStdioFixture;
   const token = 'upstream-token-1234';
+  const audit: AuditEvent[] = [];
 
   beforeAll(async () => {
     secrets = await mkdtemp(join(tmpdir(), 'registry-secrets-'));
@@ -41,6 +45,16 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
       'registry:read',
     ]);
     writer = await client(t.url, 'dev', ['registry:write', 'registry:read']);
+    await t.reader.subscribe<AuditEvent>(
+      {
+        topic: Topics.audit,
+        groupId: uniqueName('upstream-audit'),
+        schema: Messages.auditRecorded.schema,
+      },
+      async (m) => {
+        if (m.value.resource.kind === 'mcp_source') audit.push(m.value);
+      },
+    );
   });
   afterAll(async () => {
     await t?.close();
@@ -198,5 +212,21 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     expect((await writer.delete(RegistryPaths.upstream(name))).status).toBe(403);
     expect((await admin.delete(RegistryPaths.upstream(name))).status).toBe(204);
     expect((await admin.get(RegistryPaths.upstream(name))).status).toBe(404);
+    // Registering, syncing and removing an upstream are each audited with the actor.
+    const mine = await waitFor(
+      () => {
+        const events = audit.filter((e) => e.resource.id === name);
+        return events.some((e) => e.action === 'registry.remove_upstream') ? events : undefined;
+      },
+      { what: 'the audit events of the upstream' },
+    );
+    expect(mine.find((e) => e.action === 'registry.register_upstream')?.actor.subject).toBe(
+      'platform-admin',
+    );
+    expect(mine.find((e) => e.action === 'registry.remove_upstream')).toMatchObject({
+      actor: { subject: 'platform-admin' },
+      outcome: 'succeeded',
+      hashBefore: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
   });
 });

@@ -10,6 +10,8 @@ import type { SecretStore } from '@toolbus/security';
 import { ProblemError } from '@toolbus/service-kit';
 import { hashOf } from '../catalog/canonical.js';
 import type { SourceSync } from '../catalog/source-sync.js';
+import { auditEvent } from '../events/audit.js';
+import { enqueue, type OutboxRelay } from '../events/outbox.js';
 import { McpUpstreamConnection, toToolDefinitions } from './mcp/index.js';
 
 interface SourceRow {
@@ -42,6 +44,7 @@ export class UpstreamService {
     private readonly sync: SourceSync,
     private readonly secrets: SecretStore,
     private readonly logger: Logger,
+    private readonly relay: OutboxRelay,
     private readonly stdioCommands: readonly string[] = [],
   ) {}
 
@@ -63,7 +66,13 @@ export class UpstreamService {
     actor: Principal,
     request: McpUpstreamRequest,
   ): Promise<{ upstream: McpUpstreamRecord; diff: ImportDiff }> {
-    const diff = await this.syncOnce(actor, request, actor.tenant, true);
+    const diff = await this.syncOnce(
+      actor,
+      request,
+      actor.tenant,
+      true,
+      'registry.register_upstream',
+    );
     this.watch(request, actor.tenant);
     return { upstream: await this.get(request.name), diff };
   }
@@ -83,15 +92,28 @@ export class UpstreamService {
   }
 
   /** Stops watching; the tools it created stay until reviewers deprecate or retire them. */
-  async remove(name: string): Promise<void> {
-    await this.row(name);
+  async remove(actor: Principal, name: string): Promise<void> {
+    const row = await this.row(name);
     const watch = this.watches.get(name);
     this.watches.delete(name);
     if (watch) {
       clearInterval(watch.timer);
       await watch.connection?.close().catch(() => undefined);
     }
-    await this.db.query("DELETE FROM sources WHERE name = $1 AND kind = 'mcp'", [name]);
+    await this.db.transaction(async (tx) => {
+      await tx.query("DELETE FROM sources WHERE name = $1 AND kind = 'mcp'", [name]);
+      await enqueue(tx, [
+        auditEvent({
+          actor,
+          action: 'registry.remove_upstream',
+          resource: { kind: 'mcp_source', id: name },
+          outcome: 'succeeded',
+          hashBefore: hashOf(row.config.upstream),
+          details: { tools: Object.keys(row.tools).sort() },
+        }),
+      ]);
+    });
+    this.relay.kick();
   }
 
   /** True while a connection to the upstream is open to hear list_changed. */
@@ -110,6 +132,7 @@ export class UpstreamService {
     upstream: McpUpstreamRequest,
     tenant: string,
     strict: boolean,
+    action = 'registry.sync_upstream',
   ): Promise<ImportDiff> {
     let tools;
     const connection = await McpUpstreamConnection.connect(upstream, {
@@ -144,7 +167,7 @@ export class UpstreamService {
         source: { kind: 'mcp', upstream: upstream.name, tool: d.upstreamTool },
       })),
       dryRun: false,
-      action: 'registry.sync_upstream',
+      action,
       syncError: skipped.length
         ? `skipped: ${skipped.map((s) => `${s.tool} (${s.reason})`).join('; ')}`.slice(0, 2000)
         : null,

@@ -66,7 +66,7 @@ export class UpstreamsController {
   @Delete(':name')
   @HttpCode(204)
   @RequireScopes(RegistryScopes.admin)
-  async remove(@Param('name') name: string): Promise<void> {
-    await this.upstreams.remove(name);
+  async remove(@Param('name') name: string, @CurrentPrincipal() caller: Principal): Promise<void> {
+    await this.upstreams.remove(caller, name);
   }
 }

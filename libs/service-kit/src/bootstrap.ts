@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { BusTransport, createKafkaBus, createMemoryBus, type MessageBus } from '@toolbus/messaging';
-import type { Logger } from '@toolbus/observability';
+import { Histogram, metric, type Logger } from '@toolbus/observability';
 import { ConfigError } from './config.js';
 import { PinoNestLogger } from './logger.js';
 import { ProblemFilter } from './problem.js';
@@ -70,6 +70,7 @@ export async function startService(options: ServiceOptions): Promise<INestApplic
     },
   );
   acceptEmptyJsonBodies(app);
+  measureRequests(app);
   // Every HTTP error, whoever throws it, leaves as problem+json (RFC 9457).
   app.useGlobalFilters(new ProblemFilter(options.logger.child({ component: 'http' })));
   await options.configure?.(app);
@@ -102,6 +103,40 @@ export async function startService(options: ServiceOptions): Promise<INestApplic
     `${options.name} started`,
   );
   return app;
+}
+
+const requestDuration = () =>
+  metric(
+    'toolbus_http_request_duration_seconds',
+    (r) =>
+      new Histogram({
+        name: 'toolbus_http_request_duration_seconds',
+        help: 'HTTP requests served, by route template, method and status',
+        labelNames: ['route', 'method', 'status'],
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+        registers: [r],
+      }),
+  );
+
+/**
+ * Every service's request latency by route template (`/v1/tools/:ref`, never the concrete
+ * path, so labels stay few); requests that match no route count as `unmatched`.
+ */
+function measureRequests(app: NestFastifyApplication): void {
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', (request, reply, done) => {
+      requestDuration().observe(
+        {
+          route: request.routeOptions.url ?? 'unmatched',
+          method: request.method,
+          status: String(reply.statusCode),
+        },
+        reply.elapsedTime / 1000,
+      );
+      done();
+    });
 }
 
 /**

@@ -149,7 +149,17 @@ describe('service runtime', () => {
       });
       const metrics = await fetch(`${url}/metrics`);
       expect(metrics.headers.get('content-type')).toContain('text/plain');
-      expect(await metrics.text()).toContain('process_cpu_user_seconds_total');
+      const text = await metrics.text();
+      expect(text).toContain('process_cpu_user_seconds_total');
+      // Latency by route template; a path no route matches is one label, not one per path.
+      await fetch(`${url}/no/such/path/123`);
+      const after = await (await fetch(`${url}/metrics`)).text();
+      expect(after).toMatch(
+        /toolbus_http_request_duration_seconds_count\{route="\/health\/ready",method="GET",status="503"\} 1/,
+      );
+      expect(after).toMatch(
+        /toolbus_http_request_duration_seconds_count\{route="unmatched",method="GET",status="404"\} 1/,
+      );
     } finally {
       await app.close();
     }

@@ -322,6 +322,19 @@ describe('registry catalog on PostgreSQL and Kafka', () => {
     }
   });
 
+  it('exposes the outbox and request metrics an SRE watches', async () => {
+    await t.registry.relay.flush();
+    const text = await (await fetch(new URL('/metrics', t.url))).text();
+    expect(text).toMatch(
+      /toolbus_registry_outbox_published_total\{topic="toolbus.registry.changes"\} [1-9]/,
+    );
+    expect(text).toMatch(/toolbus_registry_outbox_published_total\{topic="toolbus.audit"\} [1-9]/);
+    expect(text).toMatch(/^toolbus_registry_outbox_pending 0$/m);
+    expect(text).toMatch(
+      /toolbus_http_request_duration_seconds_count\{route="\/v1\/tools\/:name\/versions\/:version\/:action",method="POST",status="403"\} [1-9]/,
+    );
+  });
+
   it('serves a snapshot of every served tool with revisions', async () => {
     const snapshot = await reader.get<{
       revision: number;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MessageBus } from '@toolbus/messaging';
-import type { Logger } from '@toolbus/observability';
+import { Counter, Gauge, metric, type Logger } from '@toolbus/observability';
 import { rowsOf, type DataSource, type EntityManager } from '@toolbus/persistence';
 
 /** An event to publish once the transaction that wrote it commits. */
@@ -30,6 +30,30 @@ interface OutboxRow {
   event_id: string;
   payload: unknown;
 }
+
+const outboxMetrics = {
+  pending: () =>
+    metric(
+      'toolbus_registry_outbox_pending',
+      (r) =>
+        new Gauge({
+          name: 'toolbus_registry_outbox_pending',
+          help: 'Committed change and audit events not yet published to Kafka',
+          registers: [r],
+        }),
+    ),
+  published: () =>
+    metric(
+      'toolbus_registry_outbox_published_total',
+      (r) =>
+        new Counter({
+          name: 'toolbus_registry_outbox_published_total',
+          help: 'Events the outbox relay published, by topic',
+          labelNames: ['topic'],
+          registers: [r],
+        }),
+    ),
+};
 
 const BATCH = 100;
 const KEEP_PUBLISHED_MS = 7 * 24 * 60 * 60 * 1000;
@@ -68,9 +92,11 @@ export class OutboxRelay {
       return;
     }
     this.running = this.drain()
-      .catch((error: unknown) =>
-        this.logger.warn({ err: error }, 'outbox relay failed; retrying on the next poll'),
-      )
+      .catch(async (error: unknown) => {
+        this.logger.warn({ err: error }, 'outbox relay failed; retrying on the next poll');
+        // What is waiting is what an SRE needs to see while Kafka is away.
+        await this.countPending().catch(() => undefined);
+      })
       .finally(() => {
         this.running = undefined;
         if (this.again) {
@@ -99,6 +125,13 @@ export class OutboxRelay {
     await this.running;
   }
 
+  private async countPending(): Promise<void> {
+    const [row] = rowsOf<{ n: string }>(
+      await this.db.query('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'),
+    );
+    outboxMetrics.pending().set(Number(row?.n ?? 0));
+  }
+
   private async drain(): Promise<void> {
     for (;;) {
       const published = await this.db.transaction(async (em) => {
@@ -119,6 +152,7 @@ export class OutboxRelay {
             id: row.event_id,
             value: row.payload,
           });
+          outboxMetrics.published().inc({ topic: row.topic });
         }
         if (rows.length)
           await em.query('UPDATE outbox SET published_at = now() WHERE id = ANY($1)', [
@@ -128,6 +162,7 @@ export class OutboxRelay {
       });
       if (published < BATCH) break;
     }
+    await this.countPending();
     if (Date.now() - this.lastCleanup > 60 * 60 * 1000) {
       this.lastCleanup = Date.now();
       await this.db.query(

@@ -1,5 +1,20 @@
-import { describe, expect, it } from 'vitest';
-import { deferred, infraFromEnv, uniqueName, waitFor } from './index.js';
+import {
+  Messages,
+  type SafeError,
+  type ToolCallCompleted,
+  type ToolCallFailed,
+} from '@toolbus/contracts';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  completedOf,
+  consumerTestEnv,
+  deferred,
+  failureOf,
+  infraFromEnv,
+  toolCall,
+  uniqueName,
+  waitFor,
+} from './index.js';
 
 describe('testing harness', () => {
   it('reads the documented connection variables', () => {
@@ -38,5 +53,61 @@ describe('testing harness', () => {
     const d = deferred<number>();
     d.resolve(7);
     await expect(d.promise).resolves.toBe(7);
+  });
+
+  it('gives an in-process tool consumer the infrastructure, its schema and a random port', () => {
+    vi.stubEnv('KAFKA_BROKERS', '127.0.0.1:1,127.0.0.1:2');
+    vi.stubEnv('DATABASE_URL', 'postgres://x');
+    vi.stubEnv('REDIS_URL', 'redis://y');
+    try {
+      expect(consumerTestEnv('crm_it', { LOG_LEVEL: 'warn', TOOL_CONCURRENCY: '4' })).toEqual({
+        KAFKA_BROKERS: '127.0.0.1:1,127.0.0.1:2',
+        DATABASE_URL: 'postgres://x',
+        DATABASE_SCHEMA: 'crm_it',
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+        TOOL_CONCURRENCY: '4',
+      });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('reads runtime replies and bus answers alike, showing what came instead', () => {
+    const call = toolCall('get_credit_limit', { customer_id: 'cus_001' });
+    const ids = { callId: call.callId, idempotencyKey: call.idempotencyKey, tool: call.tool };
+    const at = new Date().toISOString();
+    const completed: ToolCallCompleted = {
+      ...ids,
+      output: { credit_limit: 50_000 },
+      durationMs: 3,
+      deduplicated: false,
+      completedAt: at,
+    };
+    const error: SafeError = {
+      class: 'not_found',
+      code: 'no_customer',
+      message: 'no',
+      retryable: false,
+    };
+    const failed: ToolCallFailed = { ...ids, error, durationMs: 3, failedAt: at };
+    const answer = (type: string, value: ToolCallCompleted | ToolCallFailed) => ({
+      event: { type },
+      value,
+    });
+
+    expect(completedOf({ ok: true, completed })).toBe(completed);
+    expect(failureOf({ ok: false, failed })).toBe(error);
+    expect(completedOf(answer(Messages.toolCallCompleted.type, completed))).toBe(completed);
+    expect(failureOf(answer(Messages.toolCallFailed.type, failed))).toBe(error);
+    expect(() => completedOf(answer(Messages.toolCallFailed.type, failed))).toThrow(
+      'expected success, got {"class":"not_found"',
+    );
+    expect(() => failureOf(answer(Messages.toolCallCompleted.type, completed))).toThrow(
+      'expected failure, got {"callId"',
+    );
+    expect(() => completedOf(answer('dev.toolbus.other.v1', completed))).toThrow(
+      'expected success, got a dev.toolbus.other.v1 message: {"callId"',
+    );
   });
 });

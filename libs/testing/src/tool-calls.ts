@@ -1,9 +1,10 @@
-import type {
-  Principal,
-  SafeError,
-  ToolCallCompleted,
-  ToolCallFailed,
-  ToolCallRequested,
+import {
+  Messages,
+  type Principal,
+  type SafeError,
+  type ToolCallCompleted,
+  type ToolCallFailed,
+  type ToolCallRequested,
 } from '@toolbus/contracts';
 import { uniqueName } from './wait.js';
 
@@ -43,17 +44,37 @@ export function toolCall(
   };
 }
 
+/** A runtime's reply (`ToolReply`), or an answer off the bus (`ToolCaller.call`). */
 type ToolOutcome =
-  { ok: true; completed: ToolCallCompleted } | { ok: false; failed: ToolCallFailed };
+  | { ok: true; completed: ToolCallCompleted }
+  | { ok: false; failed: ToolCallFailed }
+  | { event: { type: string }; value: ToolCallCompleted | ToolCallFailed };
+
+function settled(
+  reply: ToolOutcome,
+): { completed: ToolCallCompleted } | { failed: ToolCallFailed } | { other: string } {
+  if (!('event' in reply)) return reply;
+  if (reply.event.type === Messages.toolCallCompleted.type)
+    return { completed: reply.value as ToolCallCompleted };
+  if (reply.event.type === Messages.toolCallFailed.type)
+    return { failed: reply.value as ToolCallFailed };
+  return { other: `a ${reply.event.type} message: ${JSON.stringify(reply.value)}` };
+}
 
 /** The completed call, or a test failure that shows the error it got instead. */
 export function completedOf(reply: ToolOutcome): ToolCallCompleted {
-  if (!reply.ok) throw new Error(`expected success, got ${JSON.stringify(reply.failed.error)}`);
-  return reply.completed;
+  const outcome = settled(reply);
+  if ('completed' in outcome) return outcome.completed;
+  throw new Error(
+    `expected success, got ${'failed' in outcome ? JSON.stringify(outcome.failed.error) : outcome.other}`,
+  );
 }
 
 /** The call's error, or a test failure that shows the result it got instead. */
 export function failureOf(reply: ToolOutcome): SafeError {
-  if (reply.ok) throw new Error(`expected failure, got ${JSON.stringify(reply.completed)}`);
-  return reply.failed.error;
+  const outcome = settled(reply);
+  if ('failed' in outcome) return outcome.failed.error;
+  throw new Error(
+    `expected failure, got ${'completed' in outcome ? JSON.stringify(outcome.completed) : outcome.other}`,
+  );
 }

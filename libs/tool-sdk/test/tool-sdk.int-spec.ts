@@ -1,15 +1,19 @@
 import {
   Messages,
   toolRequestsTopic,
-  Topics,
   ToolCallCompleted,
   type ToolCallFailed,
   type ToolCallRequested,
 } from '@toolbus/contracts';
-import { createKafkaBus, type MessageBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
 import type { MigrationInterface, QueryRunner } from '@toolbus/persistence';
-import { infraFromEnv, toolCall, uniqueName } from '@toolbus/testing';
+import {
+  consumerTestEnv,
+  startToolCaller,
+  toolCall,
+  uniqueName,
+  type ToolCaller,
+} from '@toolbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -63,36 +67,31 @@ const addNote = defineTool({
 });
 
 describe('tool consumer built with the SDK (real Kafka and PostgreSQL)', () => {
-  const { kafkaBrokers, databaseUrl } = infraFromEnv();
   const service = uniqueName('sdk')
     .replace(/[^a-z0-9-]/g, '')
     .slice(0, 30);
+  // The schema the consumer would pick by default for this service name.
+  const schema = service.replace(/-/g, '_');
   const logger = createLogger({
     name: 'sdk-test',
     level: process.env['TEST_LOG_LEVEL'] ?? 'silent',
   });
   let consumer: RunningToolConsumer;
-  let caller: MessageBus;
+  let caller: ToolCaller;
 
   beforeAll(async () => {
     consumer = await runToolConsumer({
       service,
       tools: [addNote],
       migrations: [CreateNotes1732406400001],
-      env: {
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        DATABASE_URL: databaseUrl,
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-      },
+      env: consumerTestEnv(schema),
       logger,
       handleSignals: false,
     });
-    caller = createKafkaBus({ serviceName: uniqueName('orch'), brokers: kafkaBrokers, logger });
-    await caller.prepareReplies(Topics.toolResponses);
+    caller = await startToolCaller({ logger, name: 'orch' });
   });
   afterAll(async () => {
-    await caller?.close(2_000);
+    await caller?.close();
     await consumer?.close();
   });
 
@@ -106,12 +105,7 @@ describe('tool consumer built with the SDK (real Kafka and PostgreSQL)', () => {
       deadlineMs,
       principal: { subject: 'alice', kind: 'user', tenant: 'acme', scopes: ['crm:write'] },
     });
-  const send = (c: ToolCallRequested) =>
-    caller.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
-      toolRequestsTopic(service),
-      { type: Messages.toolCallRequested.type, key: c.idempotencyKey, value: c },
-      { replyTopic: Topics.toolResponses, timeoutMs: 20_000 },
-    );
+  const send = (c: ToolCallRequested) => caller.call(service, c, { timeoutMs: 20_000 });
   const notes = async (text: string) =>
     (
       (await consumer.db.query('SELECT count(*)::int AS n FROM notes WHERE text = $1', [

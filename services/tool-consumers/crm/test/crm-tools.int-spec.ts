@@ -1,22 +1,20 @@
-import {
-  Messages,
-  toolRequestsTopic,
-  Topics,
-  type ToolCallCompleted,
-  type ToolCallFailed,
-  type ToolCallRequested,
-} from '@toolbus/contracts';
-import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
+import { Messages, type ToolCallRequested } from '@toolbus/contracts';
 import { createLogger } from '@toolbus/observability';
-import { infraFromEnv, toolCall, uniqueName, waitFor } from '@toolbus/testing';
+import {
+  completedOf,
+  consumerTestEnv,
+  failureOf,
+  startToolCaller,
+  toolCall,
+  uniqueName,
+  waitFor,
+  type ToolCaller,
+} from '@toolbus/testing';
 import { runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crmMigrations, crmTools } from '../src/index.js';
 
-type Answer = IncomingMessage<ToolCallCompleted | ToolCallFailed>;
-
 describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to read', () => {
-  const { kafkaBrokers, databaseUrl } = infraFromEnv();
   // Its own topic and schema: nothing else in the run can take these calls or see these rows.
   const service = uniqueName('crm-it');
   const schema = service.replace(/-/g, '_');
@@ -25,32 +23,21 @@ describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to
     level: process.env['TEST_LOG_LEVEL'] ?? 'silent',
   });
   let consumer: RunningToolConsumer;
-  let caller: MessageBus;
+  let caller: ToolCaller;
 
   beforeAll(async () => {
     consumer = await runToolConsumer({
       service,
       tools: crmTools({ CRM_MAX_CREDIT_LIMIT: 10_000_000 }),
       migrations: crmMigrations,
-      env: {
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        DATABASE_URL: databaseUrl,
-        DATABASE_SCHEMA: schema,
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-      },
+      env: consumerTestEnv(schema),
       logger,
       handleSignals: false,
     });
-    caller = createKafkaBus({
-      serviceName: uniqueName('crm-caller'),
-      brokers: kafkaBrokers,
-      logger,
-    });
-    await caller.prepareReplies(Topics.toolResponses);
+    caller = await startToolCaller({ logger, name: 'crm-caller' });
   });
   afterAll(async () => {
-    await caller?.close(2_000);
+    await caller?.close();
     await consumer?.db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await consumer?.close();
   });
@@ -69,20 +56,7 @@ describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to
         scopes: ['crm:write'],
       },
     });
-  const send = (c: ToolCallRequested): Promise<Answer> =>
-    caller.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
-      toolRequestsTopic(service),
-      { type: Messages.toolCallRequested.type, key: c.idempotencyKey, value: c },
-      { replyTopic: Topics.toolResponses, timeoutMs: 30_000 },
-    );
-  const failed = (a: Answer) => {
-    expect(a.event.type).toBe(Messages.toolCallFailed.type);
-    return (a.value as ToolCallFailed).error;
-  };
-  const completed = (a: Answer) => {
-    expect(a.event.type, JSON.stringify(a.value)).toBe(Messages.toolCallCompleted.type);
-    return a.value as ToolCallCompleted;
-  };
+  const send = (c: ToolCallRequested) => caller.call(service, c, { timeoutMs: 30_000 });
   const query = async <T>(sql: string, params: unknown[] = []) =>
     (await consumer.db.query(sql, params)) as T[];
   const limitOf = async (id: string) =>
@@ -98,7 +72,7 @@ describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to
     )[0]!.n;
 
   it('names every bad field of update_credit_limit, and writes nothing', async () => {
-    const error = failed(
+    const error = failureOf(
       await send(
         call('update_credit_limit', { customer_id: 'cus_002', new_limit: -250, reason: ' ' }),
       ),
@@ -133,7 +107,7 @@ describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to
         what: 'the handler to wait for the row lock',
         timeoutMs: 15_000,
       });
-      expect(failed(await answer)).toEqual({
+      expect(failureOf(await answer)).toEqual({
         class: 'timeout',
         code: 'deadline_exceeded',
         message:
@@ -149,7 +123,7 @@ describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to
       expect(await limitOf('cus_003')).toBe('75000.00');
       expect(await historyCount('idempotency_key', key)).toBe(0);
       // The claim was released, so a retry with the same key runs the change, once.
-      const retried = completed(await send(call('update_credit_limit', input, { key })));
+      const retried = completedOf(await send(call('update_credit_limit', input, { key })));
       expect(retried).toMatchObject({
         deduplicated: false,
         output: { old_limit: 75_000, new_limit: 80_000 },
@@ -177,7 +151,7 @@ describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to
           reason: 'new warehouse contract',
         }),
       );
-      const error = failed(answer);
+      const error = failureOf(answer);
       expect(error).toMatchObject({ class: 'internal', code: 'internal_error', retryable: false });
       expect(error.message).toMatch(/^the tool failed unexpectedly \(reference [0-9a-f]{8}\)$/);
       for (const secret of ['hunter2', '10.1.2.3', 'account_history', 'INSERT'])
@@ -217,12 +191,12 @@ describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to
   });
 
   it('finds customers and reads limits over Kafka', async () => {
-    expect(completed(await send(call('find_customer', { query: 'nordwind' }))).output).toEqual({
+    expect(completedOf(await send(call('find_customer', { query: 'nordwind' }))).output).toEqual({
       customers: [{ id: 'cus_004', name: 'Nordwind Logistik GmbH', country: 'DE' }],
       truncated: false,
     });
     expect(
-      completed(await send(call('get_credit_limit', { customer_id: 'cus_001' }))).output,
+      completedOf(await send(call('get_credit_limit', { customer_id: 'cus_001' }))).output,
     ).toEqual({ customer_id: 'cus_001', name: 'Acme Corp', credit_limit: 50_000, currency: 'USD' });
   });
 });

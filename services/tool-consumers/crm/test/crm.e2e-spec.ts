@@ -1,15 +1,6 @@
-import {
-  Messages,
-  platformTopics,
-  toolRequestsTopic,
-  Topics,
-  type ToolCallCompleted,
-  type ToolCallRequested,
-} from '@toolbus/contracts';
-import { createKafkaBus } from '@toolbus/messaging';
-import { createLogger } from '@toolbus/observability';
+import { Messages, type ToolCallRequested } from '@toolbus/contracts';
 import { openDatabase } from '@toolbus/persistence';
-import { infraFromEnv, uniqueName } from '@toolbus/testing';
+import { completedOf, infraFromEnv, startToolCaller, uniqueName } from '@toolbus/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startConsumerProcess, type ConsumerProcess } from './consumer-process.js';
 
@@ -58,14 +49,8 @@ describe('crm consumer process', () => {
       checks: { kafka: 'up', postgres: 'up' },
     });
 
-    const logger = createLogger({ name: 'e2e', level: 'silent' });
-    const bus = createKafkaBus({
-      serviceName: uniqueName('e2e-caller'),
-      brokers: kafkaBrokers,
-      logger,
-    });
+    const caller = await startToolCaller({ name: 'e2e-caller' });
     try {
-      await bus.ensureTopics(platformTopics(['crm']));
       const call: ToolCallRequested = {
         callId: uniqueName('call'),
         idempotencyKey: uniqueName('key'),
@@ -77,20 +62,16 @@ describe('crm consumer process', () => {
         deadline: new Date(Date.now() + 30_000).toISOString(),
         attempt: 1,
       };
-      const reply = await bus.request<ToolCallRequested, ToolCallCompleted>(
-        toolRequestsTopic('crm'),
-        { type: Messages.toolCallRequested.type, key: call.idempotencyKey, value: call },
-        { replyTopic: Topics.toolResponses, timeoutMs: 30_000 },
-      );
+      const reply = await caller.call('crm', call, { timeoutMs: 30_000 });
       expect(reply.event.type).toBe(Messages.toolCallCompleted.type);
-      expect(reply.value.output).toEqual({
+      expect(completedOf(reply).output).toEqual({
         customer_id: 'cus_001',
         name: 'Acme Corp',
         credit_limit: 50_000,
         currency: 'USD',
       });
     } finally {
-      await bus.close(2_000);
+      await caller.close();
     }
     const metrics = await (await fetch(`${p.url}/metrics`)).text();
     expect(metrics).toContain(

@@ -1,23 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import {
-  Messages,
-  platformTopics,
-  toolRequestsTopic,
-  Topics,
-  ToolCallCompleted,
-  type ToolCallFailed,
-  type ToolCallRequested,
-} from '@toolbus/contracts';
-import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
+import { Messages, ToolCallCompleted, type ToolCallRequested } from '@toolbus/contracts';
 import { createLogger } from '@toolbus/observability';
 import { openDatabase, type DataSource } from '@toolbus/persistence';
-import { infraFromEnv, uniqueName } from '@toolbus/testing';
+import {
+  infraFromEnv,
+  startToolCaller,
+  uniqueName,
+  type ToolAnswer,
+  type ToolCaller,
+} from '@toolbus/testing';
 import { CreateToolCallDedup1732406400000 } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crmMigrations } from '../src/index.js';
 import { startConsumerProcess, type ConsumerProcess } from './consumer-process.js';
-
-type Answer = IncomingMessage<ToolCallCompleted | ToolCallFailed>;
 
 /**
  * The crash this guards against: a consumer commits a credit-limit change and dies before it
@@ -34,7 +29,7 @@ describe('update_credit_limit delivered five times across a consumer crash (real
   });
   const processes: ConsumerProcess[] = [];
   let db: DataSource;
-  let caller: MessageBus;
+  let caller: ToolCaller;
 
   const consumerEnv = (extra: Record<string, string> = {}) => ({
     KAFKA_BROKERS: kafkaBrokers.join(','),
@@ -52,33 +47,18 @@ describe('update_credit_limit delivered five times across a consumer crash (real
       schema,
       migrations: [CreateToolCallDedup1732406400000, ...crmMigrations],
     });
-    caller = createKafkaBus({
-      serviceName: uniqueName('crm-caller'),
-      brokers: kafkaBrokers,
-      logger,
-    });
-    await caller.ensureTopics(platformTopics(['crm']));
-    await caller.prepareReplies(Topics.toolResponses);
+    caller = await startToolCaller({ logger, name: 'crm-caller' });
   });
   afterAll(async () => {
     for (const p of processes) await p.stop();
-    await caller?.close(2_000);
+    await caller?.close();
     await db?.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await db?.destroy();
   });
 
-  const send = (call: ToolCallRequested, eventId?: string): Promise<Answer> =>
-    caller.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
-      toolRequestsTopic('crm'),
-      {
-        type: Messages.toolCallRequested.type,
-        key: call.idempotencyKey,
-        value: call,
-        ...(eventId ? { id: eventId } : {}),
-      },
-      // The first answer waits for the dead member's session to time out and a rebalance.
-      { replyTopic: Topics.toolResponses, timeoutMs: 60_000 },
-    );
+  const send = (call: ToolCallRequested, eventId?: string): Promise<ToolAnswer> =>
+    // The first answer waits for the dead member's session to time out and a rebalance.
+    caller.call('crm', call, { timeoutMs: 60_000, eventId });
   const start = async (extra: Record<string, string> = {}) => {
     const p = await startConsumerProcess(consumerEnv(extra));
     processes.push(p);
@@ -141,7 +121,7 @@ describe('update_credit_limit delivered five times across a consumer crash (real
     const redelivered = await firstAnswer;
 
     // (c) The caller retries twice with the same key (new call ids, later attempts).
-    const retries: Answer[] = [];
+    const retries: ToolAnswer[] = [];
     for (const attempt of [2, 3])
       retries.push(
         await send({

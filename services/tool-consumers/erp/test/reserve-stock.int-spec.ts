@@ -1,24 +1,21 @@
-import {
-  Messages,
-  toolRequestsTopic,
-  Topics,
-  type ToolCallCompleted,
-  type ToolCallFailed,
-  type ToolCallRequested,
-} from '@toolbus/contracts';
-import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
+import { Messages, type ToolCallCompleted, type ToolCallFailed } from '@toolbus/contracts';
 import { createLogger } from '@toolbus/observability';
-import { infraFromEnv, toolCall, uniqueName } from '@toolbus/testing';
+import {
+  completedOf,
+  consumerTestEnv,
+  startToolCaller,
+  toolCall,
+  uniqueName,
+  type ToolAnswer,
+  type ToolCaller,
+} from '@toolbus/testing';
 import { runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { erpMigrations, erpTools } from '../src/index.js';
 
-type Answer = IncomingMessage<ToolCallCompleted | ToolCallFailed>;
-
 const SKU = 'TST-RACE-100';
 
 describe('reserve_stock under contention (real Kafka and PostgreSQL)', () => {
-  const { kafkaBrokers, databaseUrl } = infraFromEnv();
   // Its own topic and schema: nothing else in the run can take these calls or see these rows.
   const service = uniqueName('erp-it');
   const schema = service.replace(/-/g, '_');
@@ -27,30 +24,18 @@ describe('reserve_stock under contention (real Kafka and PostgreSQL)', () => {
     level: process.env['TEST_LOG_LEVEL'] ?? 'silent',
   });
   let consumer: RunningToolConsumer;
-  let caller: MessageBus;
+  let caller: ToolCaller;
 
   beforeAll(async () => {
     consumer = await runToolConsumer({
       service,
       tools: erpTools,
       migrations: erpMigrations,
-      env: {
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        DATABASE_URL: databaseUrl,
-        DATABASE_SCHEMA: schema,
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        TOOL_CONCURRENCY: '32',
-      },
+      env: consumerTestEnv(schema, { TOOL_CONCURRENCY: '32' }),
       logger,
       handleSignals: false,
     });
-    caller = createKafkaBus({
-      serviceName: uniqueName('erp-caller'),
-      brokers: kafkaBrokers,
-      logger,
-    });
-    await caller.prepareReplies(Topics.toolResponses);
+    caller = await startToolCaller({ logger, name: 'erp-caller' });
     await consumer.db.query(`INSERT INTO products (sku, name) VALUES ($1, 'Contended test item')`, [
       SKU,
     ]);
@@ -60,12 +45,12 @@ describe('reserve_stock under contention (real Kafka and PostgreSQL)', () => {
     );
   });
   afterAll(async () => {
-    await caller?.close(2_000);
+    await caller?.close();
     await consumer?.db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await consumer?.close();
   });
 
-  const send = (tool: string, input: Record<string, unknown>): Promise<Answer> => {
+  const send = (tool: string, input: Record<string, unknown>): Promise<ToolAnswer> => {
     const call = toolCall(tool, input, {
       deadlineMs: 60_000,
       principal: {
@@ -75,11 +60,7 @@ describe('reserve_stock under contention (real Kafka and PostgreSQL)', () => {
         scopes: ['erp:write'],
       },
     });
-    return caller.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
-      toolRequestsTopic(service),
-      { type: Messages.toolCallRequested.type, key: call.idempotencyKey, value: call },
-      { replyTopic: Topics.toolResponses, timeoutMs: 60_000 },
-    );
+    return caller.call(service, call, { timeoutMs: 60_000 });
   };
   const level = async () =>
     (
@@ -128,7 +109,7 @@ describe('reserve_stock under contention (real Kafka and PostgreSQL)', () => {
         [SKU],
       ),
     ).toEqual([{ n: 100, units: 100, keys: 100, orders: 100 }]);
-    const stock = (await send('get_inventory', { sku: SKU })).value as ToolCallCompleted;
+    const stock = completedOf(await send('get_inventory', { sku: SKU }));
     expect(stock.output).toMatchObject({
       warehouses: [{ warehouse: 'berlin', on_hand: 100, reserved: 100, available: 0 }],
     });

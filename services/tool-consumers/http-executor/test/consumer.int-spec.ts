@@ -1,35 +1,26 @@
-import {
-  Messages,
-  toolRequestsTopic,
-  Topics,
-  type ToolCallCompleted,
-  type ToolCallFailed,
-  type ToolCallRequested,
-} from '@toolbus/contracts';
-import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
+import { toolRequestsTopic, type ToolCallRequested } from '@toolbus/contracts';
 import { RegistryView } from '@toolbus/registry-client';
 import { SecretStore } from '@toolbus/security';
-import { completedOf, failureOf, infraFromEnv, toolCall, uniqueName } from '@toolbus/testing';
-import { runToolConsumer, type RunningToolConsumer, type ToolReply } from '@toolbus/tool-sdk';
+import {
+  completedOf,
+  consumerTestEnv,
+  failureOf,
+  startToolCaller,
+  toolCall,
+  uniqueName,
+  type ToolCaller,
+} from '@toolbus/testing';
+import { runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpExecutorOwnConfig, HttpToolExecutor, HttpToolProvider } from '../src/index.js';
 import { capturingLogger, httpTool, secretsDir, type SecretsDir } from './http-tools.js';
 import { sendJson, startUpstream, type Upstream } from './upstream-server.js';
-
-type Answer = IncomingMessage<ToolCallCompleted | ToolCallFailed>;
-
-/** A bus answer in the shape `completedOf` / `failureOf` read. */
-const outcome = (answer: Answer): ToolReply =>
-  answer.event.type === Messages.toolCallCompleted.type
-    ? { ok: true, completed: answer.value as ToolCallCompleted }
-    : { ok: false, failed: answer.value as ToolCallFailed };
 
 /**
  * The whole consumer as it runs in production (runToolConsumer: Kafka, PostgreSQL dedup records,
  * the SDK's validation), serving a catalog of HTTP-bound tools against a real REST service.
  */
 describe('http-executor consumer over Kafka and PostgreSQL', () => {
-  const { kafkaBrokers, databaseUrl } = infraFromEnv();
   // Its own topic and schema: nothing else in the run can take these calls or see these rows.
   const service = uniqueName('http-exec-it');
   const schema = service.replace(/-/g, '_');
@@ -38,7 +29,7 @@ describe('http-executor consumer over Kafka and PostgreSQL', () => {
   let secrets: SecretsDir;
   let provider: HttpToolProvider;
   let consumer: RunningToolConsumer;
-  let caller: MessageBus;
+  let caller: ToolCaller;
 
   beforeAll(async () => {
     upstream = await startUpstream();
@@ -94,26 +85,14 @@ describe('http-executor consumer over Kafka and PostgreSQL', () => {
       service,
       tools: provider,
       config: httpExecutorOwnConfig,
-      env: {
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        DATABASE_URL: databaseUrl,
-        DATABASE_SCHEMA: schema,
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        SECRETS_DIR: secrets.dir,
-      },
+      env: consumerTestEnv(schema, { SECRETS_DIR: secrets.dir }),
       logger,
       handleSignals: false,
     });
-    caller = createKafkaBus({
-      serviceName: uniqueName('http-exec-caller'),
-      brokers: kafkaBrokers,
-      logger,
-    });
-    await caller.prepareReplies(Topics.toolResponses);
+    caller = await startToolCaller({ logger, name: 'http-exec-caller' });
   });
   afterAll(async () => {
-    await caller?.close(2_000);
+    await caller?.close();
     await consumer?.db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await consumer?.close();
     provider?.close();
@@ -121,14 +100,7 @@ describe('http-executor consumer over Kafka and PostgreSQL', () => {
     await secrets?.remove();
   });
 
-  const send = async (call: ToolCallRequested): Promise<ToolReply> =>
-    outcome(
-      await caller.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
-        toolRequestsTopic(service),
-        { type: Messages.toolCallRequested.type, key: call.idempotencyKey, value: call },
-        { replyTopic: Topics.toolResponses, timeoutMs: 30_000 },
-      ),
-    );
+  const send = (call: ToolCallRequested) => caller.call(service, call, { timeoutMs: 30_000 });
 
   it('calls the REST operation with the secret’s token and answers with its output', async () => {
     const key = uniqueName('key');

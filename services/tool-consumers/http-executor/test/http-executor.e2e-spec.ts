@@ -1,21 +1,15 @@
 import {
   Messages,
-  platformTopics,
   RegistryPaths,
   type ImportDiff,
-  toolRequestsTopic,
-  Topics,
   type ToolCallCompleted,
-  type ToolCallFailed,
-  type ToolCallRequested,
 } from '@toolbus/contracts';
-import { createKafkaBus } from '@toolbus/messaging';
-import { createLogger } from '@toolbus/observability';
 import { join } from 'node:path';
 import {
   infraFromEnv,
   issueToken,
   startServiceProcess,
+  startToolCaller,
   TEST_JWT_SECRET,
   toolCall,
   uniqueName,
@@ -161,22 +155,12 @@ describe('http-executor process', () => {
     });
     await p.ready();
 
-    const logger = createLogger({ name: 'e2e', level: 'silent' });
-    const bus = createKafkaBus({
-      serviceName: uniqueName('e2e-caller'),
-      brokers: kafkaBrokers,
-      logger,
-    });
-    const call = async () => {
-      const request = toolCall(first.name, { sku: 'A-100' }, { deadlineMs: 30_000 });
-      return bus.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
-        toolRequestsTopic('http-executor'),
-        { type: Messages.toolCallRequested.type, key: request.idempotencyKey, value: request },
-        { replyTopic: Topics.toolResponses, timeoutMs: 30_000 },
-      );
-    };
+    const caller = await startToolCaller({ name: 'e2e-caller' });
+    const call = () =>
+      caller.call('http-executor', toolCall(first.name, { sku: 'A-100' }, { deadlineMs: 30_000 }), {
+        timeoutMs: 30_000,
+      });
     try {
-      await bus.ensureTopics(platformTopics(['http-executor']));
       const reply = await call();
       expect(reply.event.type, JSON.stringify(reply.value)).toBe(Messages.toolCallCompleted.type);
       expect((reply.value as ToolCallCompleted).output).toEqual({ sku: 'A-100', in_stock: 7 });
@@ -197,7 +181,7 @@ describe('http-executor process', () => {
         { timeoutMs: 20_000, what: 'the executor to call the approved 1.1.0' },
       );
     } finally {
-      await bus.close(2_000);
+      await caller.close();
     }
     expect(upstream.requests.every((r) => r.headers['x-api-key'] === 'e2e-key')).toBe(true);
 

@@ -3,22 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Messages,
-  platformTopics,
   RegistryPaths,
-  toolRequestsTopic,
-  Topics,
   type ImportDiff,
   type ToolCallCompleted,
-  type ToolCallFailed,
-  type ToolCallRequested,
 } from '@toolbus/contracts';
-import { createKafkaBus } from '@toolbus/messaging';
-import { createLogger } from '@toolbus/observability';
 import {
   infraFromEnv,
   issueToken,
   startMcpHttpServer,
   startServiceProcess,
+  startToolCaller,
   TEST_JWT_SECRET,
   toolCall,
   uniqueName,
@@ -132,29 +126,18 @@ describe('mcp-bridge process', () => {
     });
     await bridge.ready();
 
-    const bus = createKafkaBus({
-      serviceName: uniqueName('e2e-caller'),
-      brokers: kafkaBrokers,
-      logger: createLogger({ name: 'e2e', level: 'silent' }),
-    });
+    const caller = await startToolCaller({ name: 'e2e-caller' });
     try {
-      await bus.ensureTopics(platformTopics(['mcp-bridge']));
-      const call = toolCall(add.name, { a: 2, b: 40 }, { deadlineMs: 30_000 });
-      const reply = await bus.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
-        toolRequestsTopic('mcp-bridge'),
-        {
-          type: Messages.toolCallRequested.type,
-          key: call.idempotencyKey,
-          value: call,
-          // A caller's credentials riding along must never reach the upstream.
-          headers: { authorization: 'Bearer callers-own-token' },
-        },
-        { replyTopic: Topics.toolResponses, timeoutMs: 30_000 },
+      const reply = await caller.call(
+        'mcp-bridge',
+        toolCall(add.name, { a: 2, b: 40 }, { deadlineMs: 30_000 }),
+        // A caller's credentials riding along must never reach the upstream.
+        { headers: { authorization: 'Bearer callers-own-token' }, timeoutMs: 30_000 },
       );
       expect(reply.event.type, JSON.stringify(reply.value)).toBe(Messages.toolCallCompleted.type);
       expect((reply.value as ToolCallCompleted).output).toMatchObject({ sum: 42 });
     } finally {
-      await bus.close(2_000);
+      await caller.close();
     }
     const called = upstream.requests.filter((r) => r.tool === 'add');
     expect(called.length).toBe(1);

@@ -2,31 +2,28 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  Messages,
   ToolDefinition,
   toolRequestsTopic,
-  Topics,
   type McpServerTransport,
-  type ToolCallCompleted,
-  type ToolCallFailed,
   type ToolCallRequested,
 } from '@toolbus/contracts';
-import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
 import { RegistryView } from '@toolbus/registry-client';
 import { SecretStore } from '@toolbus/security';
 import {
   completedOf,
+  consumerTestEnv,
   createMcpStdioFixture,
   failureOf,
-  infraFromEnv,
   startMcpHttpServer,
+  startToolCaller,
   TINY_PNG_BASE64,
   toolCall,
   uniqueName,
   waitFor,
   type McpHttpTestServer,
   type McpStdioFixture,
+  type ToolCaller,
 } from '@toolbus/testing';
 import {
   BusinessError,
@@ -380,10 +377,7 @@ describe('the MCP bridge against real MCP servers', () => {
   });
 });
 
-type Answer = IncomingMessage<ToolCallCompleted | ToolCallFailed>;
-
 describe('the MCP bridge as a tool consumer on Kafka and PostgreSQL', () => {
-  const { kafkaBrokers, databaseUrl } = infraFromEnv();
   const service = uniqueName('mcp-bridge-it');
   const schema = service.replace(/-/g, '_');
   const topic = toolRequestsTopic(service);
@@ -391,7 +385,7 @@ describe('the MCP bridge as a tool consumer on Kafka and PostgreSQL', () => {
   let fixture: McpStdioFixture;
   let bridge: McpBridge;
   let consumer: RunningToolConsumer;
-  let caller: MessageBus;
+  let caller: ToolCaller;
 
   beforeAll(async () => {
     server = await startMcpHttpServer({ token: 'upstream-token-1' });
@@ -431,25 +425,14 @@ describe('the MCP bridge as a tool consumer on Kafka and PostgreSQL', () => {
     consumer = await runToolConsumer({
       service,
       tools: bridge.provider,
-      env: {
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        DATABASE_URL: databaseUrl,
-        DATABASE_SCHEMA: schema,
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-      },
+      env: consumerTestEnv(schema),
       logger,
       handleSignals: false,
     });
-    caller = createKafkaBus({
-      serviceName: uniqueName('mcp-caller'),
-      brokers: kafkaBrokers,
-      logger,
-    });
-    await caller.prepareReplies(Topics.toolResponses);
+    caller = await startToolCaller({ logger, name: 'mcp-caller' });
   });
   afterAll(async () => {
-    await caller?.close(2_000);
+    await caller?.close();
     await consumer?.db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await consumer?.close();
     await bridge?.close();
@@ -457,25 +440,12 @@ describe('the MCP bridge as a tool consumer on Kafka and PostgreSQL', () => {
     await fixture?.cleanup();
   });
 
-  const send = async (c: ToolCallRequested) => {
+  const send = (c: ToolCallRequested) =>
     // A gateway that forwarded the caller's token on the message would still not leak it.
-    const answer: Answer = await caller.request<
-      ToolCallRequested,
-      ToolCallCompleted | ToolCallFailed
-    >(
-      topic,
-      {
-        type: Messages.toolCallRequested.type,
-        key: c.idempotencyKey,
-        value: c,
-        headers: { authorization: `Bearer ${CALLER_TOKEN}` },
-      },
-      { replyTopic: Topics.toolResponses, timeoutMs: 30_000 },
-    );
-    return answer.event.type === Messages.toolCallCompleted.type
-      ? { ok: true as const, completed: answer.value as ToolCallCompleted }
-      : { ok: false as const, failed: answer.value as ToolCallFailed };
-  };
+    caller.call(service, c, {
+      headers: { authorization: `Bearer ${CALLER_TOKEN}` },
+      timeoutMs: 30_000,
+    });
 
   it('serves the registry definitions bound to MCP, over Kafka, deduplicated by key', async () => {
     const key = uniqueName('key');

@@ -222,6 +222,35 @@ describe('OpenAPI import on PostgreSQL and Kafka', () => {
     expect(pointers).toEqual(expect.arrayContaining(['/source', '/owner']));
   });
 
+  it('refuses, dry run or not, an operation whose schema the registry cannot compile, pointing at it', async () => {
+    // OpenAPI 3.1 lets a Schema Object be any JSON Schema, so only the registry's own
+    // validation catches a type that does not exist.
+    const document = [
+      'openapi: 3.1.0',
+      'info: { title: Items, version: "1" }',
+      'servers: [ { url: "https://items.example.com" } ]',
+      'paths:',
+      '  /items:',
+      '    get:',
+      '      operationId: listItems',
+      '      parameters:',
+      '        - { name: kind, in: query, schema: { type: strin } }',
+      "      responses: { '204': { description: none } }",
+    ].join('\n');
+    for (const dryRun of [true, false]) {
+      const res = await importer.post(RegistryPaths.importOpenApi, {
+        ...invalid.options,
+        source: uniqueName('uncompilable'),
+        document,
+        dryRun,
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(422);
+      const issues = res.body['issues'] as Array<{ pointer: string; message: string }>;
+      expect(issues[0]!.pointer).toBe('/document/paths/~1items/get');
+      expect(issues[0]!.message).toMatch(/^GET \/items: \/inputSchema does not compile/);
+    }
+  });
+
   it.each(invalid.cases.map((c) => [c.file, c] as const))(
     'refuses the broken document %s with a 422 pointing at the problem, writing nothing',
     async (_file, c) => {

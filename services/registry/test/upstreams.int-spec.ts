@@ -205,6 +205,33 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     );
   });
 
+  it('moves its watch when an upstream is registered again at another address', async () => {
+    const name = uniqueName('moved').slice(0, 40);
+    const body = { name, owner: 'team-moved', region: 'eu', prefix: 'moved_' };
+    const before = http.sessions();
+    const first = await admin.post(RegistryPaths.upstreams, {
+      ...body,
+      transport: { kind: 'streamable_http', url: http.url },
+      credentialsSecret: 'docs-mcp',
+    });
+    expect(first.status).toBe(201);
+    await waitFor(() => t.registry.upstreams.isWatching(name), { what: 'the first watch' });
+    expect(http.sessions()).toBe(before + 1);
+    const second = await startMcpHttpServer();
+    try {
+      const moved = await admin.post(RegistryPaths.upstreams, {
+        ...body,
+        transport: { kind: 'streamable_http', url: second.url },
+      });
+      expect(moved.status, JSON.stringify(moved.body)).toBe(201);
+      await waitFor(() => second.openStreams() >= 1, { what: 'the watch on the new address' });
+      await waitFor(() => http.sessions() === before, { what: 'the old session to be closed' });
+    } finally {
+      await admin.delete(RegistryPaths.upstream(name));
+      await second.close();
+    }
+  });
+
   it('lists and removes upstreams', async () => {
     const list = await writer.get<{ items: McpUpstreamRecord[] }>(RegistryPaths.upstreams);
     expect(list.body.items.length).toBeGreaterThanOrEqual(2);

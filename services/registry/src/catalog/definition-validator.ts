@@ -8,13 +8,11 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 /** Largest JSON Schema accepted, serialized. Models read these; a megabyte is a mistake. */
 const MAX_SCHEMA_BYTES = 256 * 1024;
 
-function newAjv(): Ajv2020 {
-  // The meta-schema still refuses malformed schemas; strict mode would also refuse the unknown
-  // annotation keywords (x-*, example) real-world OpenAPI and MCP schemas carry.
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
-  addFormats(ajv);
-  return ajv;
-}
+// The meta-schema still refuses malformed schemas; strict mode would also refuse the unknown
+// annotation keywords (x-*, example) real-world OpenAPI and MCP schemas carry. One instance for
+// the process: each check compiles, then removes its schema so the cache does not grow.
+const ajv = new Ajv2020({ strict: false, allErrors: true });
+addFormats(ajv);
 
 /**
  * Checks a tool definition beyond its shape: the schemas compile (draft 2020-12, no remote
@@ -82,7 +80,11 @@ function schemaIssues(
           message: 'must be draft 2020-12 (https://json-schema.org/draft/2020-12/schema) or absent',
         },
       ];
-    newAjv().compile(rest);
+    try {
+      ajv.compile(rest);
+    } finally {
+      ajv.removeSchema(rest);
+    }
     return [];
   } catch (error) {
     return [{ pointer, message: `does not compile as JSON Schema: ${(error as Error).message}` }];

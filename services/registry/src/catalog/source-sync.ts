@@ -16,6 +16,8 @@ import { validateDefinition } from './definition-validator.js';
 /** One tool a source (an OpenAPI document, an MCP server) declares, without a version. */
 export interface SourceTool {
   operation: string;
+  /** Where the request declares it (e.g. /document/paths/~1items/get), for error pointers. */
+  pointer?: string;
   definition: Omit<RegisterToolRequest, 'version'>;
   source: ToolSource;
 }
@@ -52,6 +54,9 @@ export class SourceSync {
   ) {}
 
   async apply(actor: Principal, update: SourceUpdate): Promise<ImportDiff> {
+    // Every tool passes the registry's own validation once, dry run or not, before anything
+    // is read or written: a dry run reports what the import would refuse.
+    const checked = update.tools.map((tool) => ({ tool, definition: validated(tool) }));
     const names = new Map<string, SourceTool>();
     for (const tool of update.tools) {
       const clash = names.get(tool.definition.name);
@@ -86,7 +91,7 @@ export class SourceSync {
         unchanged: [],
       };
       const recorded: Record<string, { operation: string; hash: string }> = {};
-      for (const tool of update.tools) {
+      for (const { tool, definition: valid } of checked) {
         const name = tool.definition.name;
         const hash = hashOf(tool.definition);
         recorded[name] = { operation: tool.operation, hash };
@@ -99,8 +104,7 @@ export class SourceSync {
         if (!update.dryRun) {
           const latest = await this.catalog.store.latestVersion(tx, name);
           version = latest ? nextMinor(latest) : '1.0.0';
-          const definition = validated({ ...tool.definition, version }, tool.operation);
-          await this.catalog.register(actor, definition, tool.source, tx);
+          await this.catalog.register(actor, { ...valid, version }, tool.source, tx);
         }
         const entry: ImportedTool = { name, version, operation: tool.operation };
         (before ? diff.changed : diff.added).push(entry);
@@ -161,16 +165,24 @@ export class SourceSync {
 
 class DryRunRollback extends Error {}
 
-/** A converted definition that the registry's own rules refuse is the source's problem: 422. */
-function validated(definition: RegisterToolRequest, operation: string): RegisterToolRequest {
+/**
+ * A converted definition that the registry's own rules refuse is the source's problem: 422,
+ * located at the tool's place in the request when the source knows it. The version is a
+ * placeholder: the real one is assigned later and always well formed.
+ */
+function validated(tool: SourceTool): Omit<RegisterToolRequest, 'version'> {
   try {
-    return validateDefinition(definition);
+    const { version: _placeholder, ...definition } = validateDefinition({
+      ...tool.definition,
+      version: '0.0.0',
+    });
+    return definition;
   } catch (error) {
     if (error instanceof ProblemError)
-      throw new ProblemError(422, 'invalid_definition', `${operation}: ${error.detail}`, {
+      throw new ProblemError(422, 'invalid_definition', `${tool.operation}: ${error.detail}`, {
         issues: (error.extra.issues ?? []).map((i) => ({
-          ...i,
-          message: `${operation}: ${i.message}`,
+          pointer: tool.pointer ?? i.pointer,
+          message: `${tool.operation}: ${tool.pointer ? `${i.pointer} ` : ''}${i.message}`,
         })),
       });
     throw error;

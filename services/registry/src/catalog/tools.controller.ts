@@ -35,8 +35,12 @@ export const CATALOG_PAGE_LIMIT = Symbol('CATALOG_PAGE_LIMIT');
 export class ToolsController {
   constructor(
     @Inject(CatalogService) private readonly catalog: CatalogService,
-    @Inject(CATALOG_PAGE_LIMIT) private readonly pageLimit: number,
-  ) {}
+    @Inject(CATALOG_PAGE_LIMIT) pageLimit: number,
+  ) {
+    this.searchParams = SearchParams(pageLimit);
+  }
+
+  private readonly searchParams: ReturnType<typeof SearchParams>;
 
   @Get('tools')
   @RequireScopes(RegistryScopes.read)
@@ -46,7 +50,7 @@ export class ToolsController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const query = SearchParams(this.pageLimit).safeParse(raw ?? {});
+    const query = this.searchParams.safeParse(raw ?? {});
     if (!query.success) throw invalidInput('invalid query', query.error);
     const { tag, ...rest } = query.data;
     const page = await this.catalog.search(caller, { ...rest, tags: tag });

@@ -49,6 +49,7 @@ export class ImportsController {
       documentHash: hashOf(document),
       tools: converted.map((c) => ({
         operation: c.operation,
+        pointer: `/document${c.pointer}`,
         definition: c.definition,
         source: { kind: 'openapi', import: options.source, operation: c.operation },
       })),

@@ -25,6 +25,8 @@ interface SourceRow {
 }
 
 interface Watch {
+  /** The registration it watches; a re-registration with other settings replaces the watch. */
+  upstream: McpUpstreamRequest;
   connection?: McpUpstreamConnection;
   timer: NodeJS.Timeout;
   syncing?: Promise<unknown>;
@@ -73,6 +75,8 @@ export class UpstreamService {
       true,
       'registry.register_upstream',
     );
+    const current = this.watches.get(request.name);
+    if (current && hashOf(current.upstream) !== hashOf(request)) await this.unwatch(request.name);
     this.watch(request, actor.tenant);
     return { upstream: await this.get(request.name), diff };
   }
@@ -94,12 +98,7 @@ export class UpstreamService {
   /** Stops watching; the tools it created stay until reviewers deprecate or retire them. */
   async remove(actor: Principal, name: string): Promise<void> {
     const row = await this.row(name);
-    const watch = this.watches.get(name);
-    this.watches.delete(name);
-    if (watch) {
-      clearInterval(watch.timer);
-      await watch.connection?.close().catch(() => undefined);
-    }
+    await this.unwatch(name);
     await this.db.transaction(async (tx) => {
       await tx.query("DELETE FROM sources WHERE name = $1 AND kind = 'mcp'", [name]);
       await enqueue(tx, [
@@ -122,9 +121,12 @@ export class UpstreamService {
     return connection !== undefined && !connection.closed;
   }
 
-  /** Resolves when a sync in progress for `name` (e.g. after list_changed) has finished. */
-  async settled(name: string): Promise<void> {
-    await this.watches.get(name)?.syncing;
+  private async unwatch(name: string): Promise<void> {
+    const watch = this.watches.get(name);
+    this.watches.delete(name);
+    if (!watch) return;
+    clearInterval(watch.timer);
+    await watch.connection?.close().catch(() => undefined);
   }
 
   private async syncOnce(
@@ -135,20 +137,30 @@ export class UpstreamService {
     action = 'registry.sync_upstream',
   ): Promise<ImportDiff> {
     let tools;
-    const connection = await McpUpstreamConnection.connect(upstream, {
-      secrets: this.secrets,
-      logger: this.logger,
-      stdioCommands: this.stdioCommands,
-    }).catch((error: unknown) => {
-      if (!strict) throw error;
-      throw unreachable(upstream, error);
-    });
+    // The watch's open session lists as well as a new one; a stdio server is not started twice.
+    const watched = this.watches.get(upstream.name);
+    const open =
+      watched?.connection &&
+      !watched.connection.closed &&
+      hashOf(watched.upstream) === hashOf(upstream)
+        ? watched.connection
+        : undefined;
+    const connection =
+      open ??
+      (await McpUpstreamConnection.connect(upstream, {
+        secrets: this.secrets,
+        logger: this.logger,
+        stdioCommands: this.stdioCommands,
+      }).catch((error: unknown) => {
+        if (!strict) throw error;
+        throw unreachable(upstream, error);
+      }));
     try {
       tools = await connection.listTools();
     } catch (error) {
       throw strict ? unreachable(upstream, error) : error;
     } finally {
-      await connection.close().catch(() => undefined);
+      if (connection !== open) await connection.close().catch(() => undefined);
     }
     const { definitions, skipped } = toToolDefinitions(upstream, tools);
     for (const s of skipped)
@@ -178,6 +190,7 @@ export class UpstreamService {
     if (this.stopped || this.watches.has(upstream.name)) return;
     const system: Principal = { subject: 'registry', kind: 'service', tenant, scopes: [] };
     const watch: Watch = {
+      upstream,
       timer: setInterval(() => trigger('schedule'), upstream.syncIntervalSeconds * 1000),
     };
     watch.timer.unref();

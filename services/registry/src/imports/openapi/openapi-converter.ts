@@ -6,16 +6,12 @@ import {
   RegisterToolRequest,
   type ToolAnnotations,
 } from '@toolbus/contracts';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { isObject, type OpenApiVersion, parseAndValidate } from './document-validation.js';
 import { nameFromPath, normalizeTag, toolName, uniqueField } from './naming.js';
 import { childPointer, OpenApiImportError, pointerOf } from './openapi-import-error.js';
 import { RefResolver } from './ref-resolver.js';
 import { convertSchema, type SchemaDirection } from './schema-conversion.js';
 import { operationSecurity } from './security-mapping.js';
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 
 /** How the registry's import service wants the tools of one document made. */
 export interface ConvertOptions {
@@ -38,6 +34,8 @@ export interface ConvertOptions {
 export interface ConvertedOperation {
   /** "GET /customers/{id}" */
   operation: string;
+  /** Where the operation is in the document, e.g. "/paths/~1customers~1{id}/get". */
+  pointer: string;
   definition: Omit<RegisterToolRequest, 'version'>;
 }
 
@@ -121,7 +119,6 @@ interface Candidate {
 class Conversion {
   private readonly issues: FieldIssue[] = [];
   private readonly resolver: RefResolver;
-  private ajvInstance: Ajv2020 | undefined;
 
   constructor(
     private readonly doc: Record<string, unknown>,
@@ -582,8 +579,9 @@ class Conversion {
   }
 
   /**
-   * The contracts schema has the last word, and every schema must compile as JSON Schema
-   * 2020-12, so a definition the registry would refuse is reported here with its operation.
+   * The contracts schema has the last word, so a definition of the wrong shape is reported
+   * here with its operation. Whether its schemas compile is the registry's validator's call
+   * (SourceSync), the one check every source's definitions pass.
    */
   private finish(candidate: Candidate): ConvertedOperation {
     const { ref } = candidate;
@@ -596,31 +594,13 @@ class Conversion {
           message: `${ref.label}the tool definition would be invalid at ${issue.path.join('.')}: ${issue.message}`,
         });
       }
-      return { operation, definition: candidate.definition as ConvertedOperation['definition'] };
+      return {
+        operation,
+        pointer: ref.pointer,
+        definition: candidate.definition as ConvertedOperation['definition'],
+      };
     }
-    const ajv = this.ajv();
-    for (const key of ['inputSchema', 'outputSchema'] as const) {
-      const schema = parsed.data[key];
-      if (schema === undefined) continue;
-      try {
-        ajv.compile(schema);
-      } catch (error) {
-        this.issues.push({
-          pointer: ref.pointer,
-          message: `${ref.label}the ${key === 'inputSchema' ? 'input' : 'output'} schema is not valid JSON Schema 2020-12: ${(error as Error).message}`,
-        });
-      }
-    }
-    return { operation, definition: parsed.data };
-  }
-
-  /** One Ajv per conversion: Ajv caches every compiled schema for its lifetime. */
-  private ajv(): Ajv2020 {
-    if (!this.ajvInstance) {
-      this.ajvInstance = new Ajv2020({ strict: false, logger: false });
-      addFormats(this.ajvInstance);
-    }
-    return this.ajvInstance;
+    return { operation, pointer: ref.pointer, definition: parsed.data };
   }
 }
 

@@ -50,16 +50,15 @@ schemas: setup ## Regenerate libs/contracts/schemas/*.schema.json from the zod s
 charts: setup ## Chart tests: lint, render, unit suites, schema and policy checks
 	@scripts/charts/test.sh
 
-images: ## Build service images (needs a Docker engine; none here)
+images: ## Build every service image from scripts/charts/Dockerfile.service (needs a Docker engine; none here)
 	@docker info >/dev/null 2>&1 || { echo "make images: no Docker engine (docker info failed); build where one runs" >&2; exit 1; }
-	@built=0; for f in services/*/Dockerfile services/tool-consumers/*/Dockerfile; do \
-	  [ -f "$$f" ] || continue; \
-	  name=$$(basename "$$(dirname "$$f")"); \
-	  echo "building $(REGISTRY)/toolbus-$$name:$(VERSION) from $$f"; \
-	  docker build -f "$$f" -t "$(REGISTRY)/toolbus-$$name:$(VERSION)" . || exit 1; \
-	  built=$$((built + 1)); \
-	done; \
-	if [ "$$built" = 0 ]; then echo "make images: no services/*/Dockerfile yet (pattern: scripts/charts/Dockerfile.service)" >&2; exit 1; fi
+	@for main in services/*/src/main.ts services/tool-consumers/*/src/main.ts; do \
+	  service=$$(dirname "$$(dirname "$$main")"); service=$${service#services/}; \
+	  name=$$(basename "$$service"); \
+	  echo "building $(REGISTRY)/toolbus-$$name:$(VERSION) (SERVICE=$$service)"; \
+	  docker build -f scripts/charts/Dockerfile.service --build-arg SERVICE="$$service" \
+	    --build-arg VERSION=$(VERSION) -t "$(REGISTRY)/toolbus-$$name:$(VERSION)" . || exit 1; \
+	done
 
 infra-up: setup ## Start Kafka, PostgreSQL and Redis on 127.0.0.1 (no-op when already up)
 	@scripts/infra.sh up

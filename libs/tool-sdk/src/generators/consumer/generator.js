@@ -51,7 +51,7 @@ const OWNER = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
  * @property {string} scope scope the example tool requires
  * @property {string} owner owning team (default of TOOL_OWNER)
  * @property {string} directory project folder, relative to the workspace root
- * @property {string} serviceFolder project folder relative to services/ (the Dockerfile's SERVICE)
+ * @property {string} serviceFolder project folder relative to services/ (the image's --build-arg SERVICE)
  * @property {string} offset path from the project folder back to the workspace root
  * @property {string} zodVersion the zod range the SDK itself depends on
  * @property {string} configTable the SDK's configuration table, for the README

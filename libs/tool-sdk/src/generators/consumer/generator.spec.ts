@@ -30,12 +30,11 @@ describe('consumer generator', () => {
     vi.restoreAllMocks();
   });
 
-  it('scaffolds a project with one tool, its test, a README and a Dockerfile, and touches nothing else', async () => {
+  it('scaffolds a project with one tool, its test and a README, and touches nothing else', async () => {
     const tree = workspace();
     const changes = await generate(tree, { name: 'billing', skipFormat: true });
     const dir = 'services/tool-consumers/billing';
     expect(filesUnder(tree, dir)).toEqual([
-      'Dockerfile',
       'README.md',
       'package.json',
       'project.json',
@@ -47,7 +46,7 @@ describe('consumer generator', () => {
       'tsconfig.json',
       'vitest.config.ts',
     ]);
-    expect(changes).toHaveLength(11);
+    expect(changes).toHaveLength(10);
     for (const change of changes) {
       expect(change.path.startsWith(`${dir}/`), change.path).toBe(true);
       expect(change.type).toBe('CREATE');
@@ -109,14 +108,11 @@ describe('consumer generator', () => {
     expect(spec).toContain('/tools/lookup_billing:invoke');
     expect(spec).toContain("DATABASE_URL: 'pglite://memory'");
 
-    const dockerfile = read(tree, `${dir}/Dockerfile`);
-    expect(dockerfile).toContain('ARG NODE_IMAGE=node:24.11.1-bookworm-slim');
-    expect(dockerfile.match(/^ARG SERVICE=tool-consumers\/billing$/gm)).toHaveLength(2);
-    expect(dockerfile).toContain('RUN npx nx run billing:build');
-    expect(dockerfile).toContain('USER node');
-    expect(dockerfile).toContain(`CMD ["node", "${dir}/dist/main.js"]`);
-
     const readme = read(tree, `${dir}/README.md`);
+    // The image comes from the one Dockerfile of every service, told which service to build.
+    expect(readme).toContain(
+      'docker build -f scripts/charts/Dockerfile.service --build-arg SERVICE=tool-consumers/billing -t ghcr.io/toolbus/toolbus-billing:0.1.0 .',
+    );
     expect(readme).toMatch(/^# billing tool consumer/);
     expect(readme).toContain('(../../../libs/tool-sdk/README.md)');
     expect(readme).toContain('POST /tools/<tool>:invoke');
@@ -144,7 +140,7 @@ describe('consumer generator', () => {
     expect(json(tree, 'services/billing/tsconfig.json')).toMatchObject({
       extends: '../../tsconfig.base.json',
     });
-    expect(read(tree, 'services/billing/Dockerfile')).toContain('ARG SERVICE=billing\n');
+    expect(read(tree, 'services/billing/README.md')).toContain('--build-arg SERVICE=billing ');
     expect(read(tree, 'services/billing/README.md')).toContain('Owner: billing-team.');
   });
 

@@ -73,7 +73,7 @@ export class OutboxRelay {
 
   constructor(
     private readonly db: DataSource,
-    private readonly bus: MessageBus,
+    private readonly bus: Pick<MessageBus, 'publish'>,
     private readonly logger: Logger,
     private readonly pollMs: number,
   ) {}

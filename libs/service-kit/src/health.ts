@@ -4,11 +4,13 @@ import {
   Inject,
   Injectable,
   Module,
+  Optional,
   Res,
   type DynamicModule,
 } from '@nestjs/common';
 import { renderMetrics } from '@toolbus/observability';
 import type { FastifyReply } from 'fastify';
+import { ProblemError, sendProblem } from './problem.js';
 
 /** A dependency the service cannot serve without (Kafka, PostgreSQL, Redis...). */
 export interface ReadinessCheck {
@@ -18,13 +20,26 @@ export interface ReadinessCheck {
 }
 
 export const READINESS_CHECKS = Symbol.for('toolbus.ReadinessChecks');
+
+/** Set when the shutdown sequence begins: readiness fails at once, before anything closes. */
+export class Draining {
+  active = false;
+  start(): void {
+    this.active = true;
+  }
+}
 const CHECK_TIMEOUT_MS = 2000;
 
 @Injectable()
 export class HealthService {
-  constructor(@Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[]) {}
+  constructor(
+    @Inject(READINESS_CHECKS) private readonly checks: ReadinessCheck[],
+    @Optional() @Inject(Draining) private readonly draining?: Draining,
+  ) {}
 
   async readiness(): Promise<{ ready: boolean; checks: Record<string, 'up' | 'down'> }> {
+    // Shutting down: take no new traffic, whatever the dependencies say.
+    if (this.draining?.active) return { ready: false, checks: { shutdown: 'down' } };
     const results = await Promise.all(
       this.checks.map(async (c) => {
         let timer: NodeJS.Timeout | undefined;
@@ -61,16 +76,11 @@ export class HealthController {
     const down = Object.entries(checks)
       .filter(([, s]) => s === 'down')
       .map(([n]) => n);
-    await reply
-      .status(503)
-      .header('content-type', 'application/problem+json')
-      .send({
-        type: 'about:blank',
-        title: 'Service Unavailable',
-        status: 503,
-        detail: `not ready: ${down.join(', ')} down`,
-        checks,
-      });
+    await sendProblem(
+      reply,
+      '/health/ready',
+      new ProblemError(503, 'not_ready', `not ready: ${down.join(', ')} down`, { checks }),
+    );
   }
 
   /** Prometheus exposition of every metric in the process registry. */
@@ -87,12 +97,14 @@ export class HealthModule {
   static forRoot(options: {
     checks: (...deps: never[]) => ReadinessCheck[];
     inject?: Array<string | symbol | (abstract new (...args: never[]) => unknown)>;
+    draining?: Draining;
   }): DynamicModule {
     return {
       module: HealthModule,
       controllers: [HealthController],
       providers: [
         HealthService,
+        ...(options.draining ? [{ provide: Draining, useValue: options.draining }] : []),
         {
           provide: READINESS_CHECKS,
           useFactory: options.checks as (...deps: unknown[]) => ReadinessCheck[],

@@ -1,4 +1,4 @@
-export { busFromConfig, runMain, startService, type ServiceOptions } from './bootstrap.js';
+export { busFromConfig, runMain } from './bootstrap.js';
 export {
   commonConfig,
   ConfigError,
@@ -9,7 +9,10 @@ export {
   type ConfigSpec,
   type ConfigVar,
 } from './config.js';
+export { DATA_SOURCE, LOGGER, SERVICE_CONFIG, SERVICE_CONTEXT } from './context.js';
+export { urlDatabase, type DatabaseConnector, type DatabaseRequest } from './database.js';
 export {
+  Draining,
   HealthController,
   HealthModule,
   HealthService,
@@ -17,4 +20,14 @@ export {
   type ReadinessCheck,
 } from './health.js';
 export { PinoNestLogger } from './logger.js';
-export { invalidInput, ProblemError, ProblemFilter } from './problem.js';
+export { invalidInput, ProblemError, ProblemFilter, sendProblem } from './problem.js';
+export {
+  defineService,
+  runService,
+  startService,
+  type RunningService,
+  type ServiceContext,
+  type ServiceDefinition,
+  type ServiceHost,
+  type Worker,
+} from './service.js';

@@ -29,11 +29,16 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   409: 'Conflict',
   412: 'Precondition Failed',
+  402: 'Payment Required',
+  410: 'Gone',
+  413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 /** A 422 from a zod error: one issue per bad field, pointers prefixed with `prefix`. */
@@ -94,19 +99,36 @@ export class ProblemFilter implements ExceptionFilter {
       detail = `internal error; reference ${ref}`;
       extra = { ref };
     }
-    void reply
-      .status(status)
-      .headers(headers)
-      .header('content-type', 'application/problem+json')
-      .send({
-        type: `https://toolbus.dev/problems/${code}`,
-        title: TITLES[status] ?? 'Error',
-        status,
-        detail,
-        instance: request.url,
-        ...extra,
-      });
+    void sendProblem(
+      reply,
+      request.url,
+      new ProblemError(status, code, detail, { ...extra, headers }),
+    );
   }
+}
+
+/**
+ * Writes one problem+json answer (RFC 9457): `type` from the code, the status's title, the
+ * request path as `instance`, the error's extra members (issues, tool error...), its headers.
+ */
+export function sendProblem(
+  reply: FastifyReply,
+  instance: string,
+  problem: ProblemError,
+): FastifyReply {
+  const { headers, ...extra } = problem.extra;
+  return reply
+    .status(problem.status)
+    .headers(headers ?? {})
+    .header('content-type', 'application/problem+json')
+    .send({
+      type: `https://toolbus.dev/problems/${problem.code}`,
+      title: TITLES[problem.status] ?? 'Error',
+      status: problem.status,
+      detail: problem.detail,
+      instance,
+      ...extra,
+    });
 }
 
 function isFastifyClientError(

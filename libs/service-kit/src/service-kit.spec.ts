@@ -1,20 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Module } from '@nestjs/common';
-import { createLogger } from '@toolbus/observability';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import {
-  busFromConfig,
-  commonConfig,
-  ConfigError,
-  configTable,
-  env,
-  HealthModule,
-  loadConfig,
-  startService,
-} from './index.js';
+import { commonConfig, ConfigError, configTable, env, loadConfig } from './index.js';
 
 const spec = {
   ...commonConfig,
@@ -94,74 +83,5 @@ describe('loadConfig', () => {
     expect(table).toContain('| `WIDGETS` | How many widgets | `3` |  |');
     expect(table).toContain('| `API_TOKEN` | Token for the widget API | **required** | yes |');
     expect(table).toContain('| `KAFKA_BROKERS` |');
-  });
-});
-
-describe('service runtime', () => {
-  const logger = createLogger({ name: 'kit-test', level: 'silent' });
-
-  it('chooses the in-memory bus when no brokers are configured', async () => {
-    const bus = busFromConfig(
-      'kit',
-      { KAFKA_SESSION_TIMEOUT_MS: 10_000, SHUTDOWN_DEADLINE_MS: 1000 },
-      logger,
-    );
-    expect((bus as { kind?: string }).kind).toBe('memory');
-    await bus.close();
-  });
-
-  it('serves liveness, readiness (503 naming what is down) and metrics', async () => {
-    let kafkaUp = true;
-    @Module({
-      imports: [
-        HealthModule.forRoot({
-          checks: () => [
-            { name: 'kafka', check: async () => kafkaUp },
-            { name: 'postgres', check: async () => true },
-          ],
-        }),
-      ],
-    })
-    class AppModule {}
-    const app = await startService({
-      name: 'kit',
-      module: AppModule,
-      logger,
-      host: '127.0.0.1',
-      port: 0,
-      handleSignals: false,
-    });
-    const base = await app.getUrl();
-    const url = base.replace('[::1]', '127.0.0.1');
-    try {
-      expect(await (await fetch(`${url}/health/live`)).json()).toEqual({ status: 'ok' });
-      const ready = await fetch(`${url}/health/ready`);
-      expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ok', checks: { kafka: 'up', postgres: 'up' } });
-      kafkaUp = false;
-      const down = await fetch(`${url}/health/ready`);
-      expect(down.status).toBe(503);
-      expect(down.headers.get('content-type')).toContain('application/problem+json');
-      expect(await down.json()).toMatchObject({
-        status: 503,
-        detail: 'not ready: kafka down',
-        checks: { kafka: 'down', postgres: 'up' },
-      });
-      const metrics = await fetch(`${url}/metrics`);
-      expect(metrics.headers.get('content-type')).toContain('text/plain');
-      const text = await metrics.text();
-      expect(text).toContain('process_cpu_user_seconds_total');
-      // Latency by route template; a path no route matches is one label, not one per path.
-      await fetch(`${url}/no/such/path/123`);
-      const after = await (await fetch(`${url}/metrics`)).text();
-      expect(after).toMatch(
-        /toolbus_http_request_duration_seconds_count\{route="\/health\/ready",method="GET",status="503"\} 1/,
-      );
-      expect(after).toMatch(
-        /toolbus_http_request_duration_seconds_count\{route="unmatched",method="GET",status="404"\} 1/,
-      );
-    } finally {
-      await app.close();
-    }
   });
 });

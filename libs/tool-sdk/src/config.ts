@@ -40,6 +40,16 @@ export const toolConsumerConfig = {
     default: '2000',
     description: 'Deadline of an HTTP call that names none',
   },
+  TOOLBUS_TEST_MODE: {
+    schema: env.bool(),
+    default: 'false',
+    description: 'Allows test-only switches such as TOOLBUS_FAILPOINT; never set in a deployment',
+  },
+  TOOLBUS_FAILPOINT: {
+    schema: env.optional(env.oneOf(['exit-after-commit'] as const)),
+    description:
+      'Crash-consistency tests: exit-after-commit kills the process right after a tool effect commits, before it answers. Needs TOOLBUS_TEST_MODE',
+  },
   TOOL_HTTP_URL: {
     schema: env.optional(env.url()),
     description:

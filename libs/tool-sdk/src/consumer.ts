@@ -1,207 +1,192 @@
-import { Module, type INestApplication, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
+import { platformTopics, toolRequestsTopic, type RegisterToolRequest } from '@toolbus/contracts';
+import type { DataSource, MigrationInterface } from '@toolbus/persistence';
 import {
-  Messages,
-  platformTopics,
-  toolRequestsTopic,
-  type RegisterToolRequest,
-  type ToolCallCompleted,
-  type ToolCallFailed,
-} from '@toolbus/contracts';
-import type { MessageBus, Subscription } from '@toolbus/messaging';
-import { createLogger, type Logger } from '@toolbus/observability';
-import {
-  databaseCheck,
-  openDatabase,
-  type DataSource,
-  type MigrationInterface,
-} from '@toolbus/persistence';
-import {
-  busFromConfig,
-  HealthModule,
-  loadConfig,
+  defineService,
+  LOGGER,
+  SERVICE_CONFIG,
   startService,
+  type ConfigOf,
   type ConfigSpec,
+  type RunningService,
+  type ServiceContext,
+  type ServiceDefinition,
+  type ServiceHost,
+  type Worker,
 } from '@toolbus/service-kit';
+import type { Logger } from '@toolbus/observability';
 import { toolConsumerConfig, type ToolConsumerConfig } from './config.js';
 import { CreateToolCallDedup1732406400000 } from './dedup.js';
 import { toToolDefinition, type Tool } from './define-tool.js';
 import { TOOL_RUNTIME_OPTIONS, ToolHttpController } from './http.controller.js';
 import { isToolProvider, type ToolProvider } from './json-schema-tool.js';
+import { failpointHooks } from './failpoints.js';
 import { registerTools } from './registration.js';
 import { ToolRuntime } from './runtime.js';
+import { toolRequestsConsumer } from './tool-requests.consumer.js';
 
-export interface ToolConsumerOptions {
+/** The config of a consumer with its own variables `S`: the SDK's and its own. */
+export type ToolConsumerConfigOf<S extends ConfigSpec> = ConfigOf<typeof toolConsumerConfig & S>;
+
+/** What a consumer serves: a fixed list, or a provider looked up on every call. */
+export type ServedTools = Tool[] | ToolProvider;
+
+export interface ToolConsumerOptions<S extends ConfigSpec = Record<never, never>> {
   /** Service name: the topic is `tool_requests.<service>`, the database schema `<service>`. */
   service: string;
   /**
-   * The tools, or a function of the validated config (for tools with settings of their own).
-   * A {@link ToolProvider} serves tools known only at run time (the generic executors); those
+   * The tools, or a function of the service context (typed config, bus, logger) for tools
+   * with settings of their own or tools known only at run time. A {@link ToolProvider}'s tools
    * are registered by whoever created them (an import), so the consumer does not register them.
+   * The function may close what it built through `context.onStop`.
    */
   tools:
-    | Tool[]
-    | ToolProvider
-    | ((config: ToolConsumerConfig & Record<string, unknown>) => Tool[] | ToolProvider);
+    | ServedTools
+    | ((context: ServiceContext<ToolConsumerConfigOf<S>>) => ServedTools | Promise<ServedTools>);
   /** The consumer's own migrations, applied after the SDK's dedup table. */
   migrations?: Array<new () => MigrationInterface>;
   /** Version registered for tools that name none. */
   version?: string;
-  /** Extra config variables of the consumer, validated with the SDK's. */
-  config?: ConfigSpec;
-  /** Defaults to process.env. */
-  env?: NodeJS.ProcessEnv;
-  /** Tests and the embedded host pass their own bus (e.g. an in-memory one) and logger. */
-  bus?: MessageBus;
-  logger?: Logger;
-  /** Exit cleanly on SIGTERM/SIGINT. Default true; embedded tests pass false. */
-  handleSignals?: boolean;
+  /** The consumer's own variables, validated with the SDK's. */
+  config?: S;
 }
 
-export interface RunningToolConsumer {
-  app: INestApplication;
-  runtime: ToolRuntime;
-  db: DataSource;
-  bus: MessageBus;
-  config: ToolConsumerConfig;
-  /** Base URL of the HTTP server. */
-  url: string;
-  /** The registry definitions of the tools. */
-  definitions: RegisterToolRequest[];
-  close(): Promise<void>;
+/** The registry definitions of a consumer's fixed tools, as this instance registers them. */
+export const TOOL_DEFINITIONS = Symbol.for('toolbus.tool-sdk.definitions');
+
+/** Registers the fixed tools with the registry in the background; stops retrying on shutdown. */
+@Injectable()
+class ToolRegistration implements Worker {
+  private readonly abort = new AbortController();
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: ToolConsumerConfig,
+    @Inject(TOOL_DEFINITIONS) private readonly definitions: RegisterToolRequest[],
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    if (this.definitions.length === 0)
+      this.logger.info('tools are resolved at run time; none to register');
+    else if (!this.config.REGISTRY_URL)
+      this.logger.info('REGISTRY_URL unset: tools are not registered');
+    else
+      void registerTools(
+        this.config.REGISTRY_URL,
+        this.definitions,
+        this.logger,
+        this.abort.signal,
+        this.config.REGISTRY_TOKEN,
+      );
+  }
+
+  stop(): void {
+    this.abort.abort();
+  }
 }
 
 /**
- * Starts a tool consumer: one Nest app that answers `tool_requests.<service>` on Kafka (replies
- * on `tool_responses`), serves synchronous tools at `POST /tools/<name>:invoke`, keeps dedup
- * records in its database, serves `/health/live`, `/health/ready` (Kafka and the database) and
- * `/metrics`, and registers its tools with the registry. Started with `--migrate-only`, it
- * applies the database migrations and exits (the chart's migration Job).
+ * A tool consumer as a service: it answers `tool_requests.<service>` on the bus (replies on
+ * `tool_responses`), serves synchronous tools at `POST /tools/<name>:invoke`, keeps dedup
+ * records in its database, and registers its tools with the registry. Start it with
+ * `runService(toolConsumer(...))` in `main.ts`, or {@link runToolConsumer} on a given host.
  */
-export async function runToolConsumer(options: ToolConsumerOptions): Promise<RunningToolConsumer> {
-  const config = loadConfig(
-    { ...toolConsumerConfig, ...(options.config ?? {}) },
-    options.env ?? process.env,
-  ) as ToolConsumerConfig;
-  const logger = options.logger ?? createLogger({ name: options.service, level: config.LOG_LEVEL });
-  const tools =
-    typeof options.tools === 'function'
-      ? options.tools(config as ToolConsumerConfig & Record<string, unknown>)
-      : options.tools;
-  const staticTools = isToolProvider(tools) ? [] : tools;
+export function toolConsumer<S extends ConfigSpec = Record<never, never>>(
+  options: ToolConsumerOptions<S>,
+): ServiceDefinition<typeof toolConsumerConfig & S> {
   const topic = toolRequestsTopic(options.service);
-  const bus = options.bus ?? busFromConfig(options.service, config, logger);
-  const db = await openDatabase({
-    url: config.DATABASE_URL,
-    schema: config.DATABASE_SCHEMA ?? options.service.replace(/-/g, '_'),
-    migrations: [CreateToolCallDedup1732406400000, ...(options.migrations ?? [])],
-    logger,
+  return defineService({
+    name: options.service,
+    config: { ...toolConsumerConfig, ...(options.config ?? ({} as S)) },
+    database: (config) => ({
+      schema: config.DATABASE_SCHEMA ?? options.service.replace(/-/g, '_'),
+      migrations: [CreateToolCallDedup1732406400000, ...(options.migrations ?? [])],
+    }),
+    topics: () => platformTopics([options.service]),
+    concurrency: (config) => ({ [topic]: config.TOOL_CONCURRENCY }),
+    module: async (context) => {
+      const tools =
+        typeof options.tools === 'function' ? await options.tools(context) : options.tools;
+      const runtime = new ToolRuntime({
+        service: options.service,
+        tools,
+        db: context.db!,
+        logger: context.logger,
+        hooks: failpointHooks(context.config),
+      });
+      // After the consumers drained: handlers still running past the deadline are aborted and
+      // their claims released, so a redelivery elsewhere runs them.
+      context.onStop('tool handlers', () => runtime.abortAll());
+      return toolConsumerModule(
+        options.service,
+        options.version,
+        context.config,
+        runtime,
+        isToolProvider(tools) ? [] : tools,
+      );
+    },
+    workers: [ToolRegistration],
   });
-  if (process.argv.includes('--migrate-only')) {
-    // The Helm pre-install/pre-upgrade Job runs `main.js --migrate-only`: migrate, then exit.
-    await db.destroy();
-    logger.info({ service: options.service }, 'migrations applied; exiting (--migrate-only)');
-    process.exit(0);
-  }
-  const runtime = new ToolRuntime({ service: options.service, tools, db, logger });
-  await bus.ensureTopics(platformTopics([options.service]));
+}
 
-  const registration = new AbortController();
-  // Filled once the app is up; the shutdown path may run before that.
-  const running: { subscription?: Subscription } = {};
-  let closed = false;
-  const shutdown = async () => {
-    if (closed) return;
-    closed = true;
-    registration.abort();
-    await running.subscription?.stop(config.SHUTDOWN_DEADLINE_MS);
-    runtime.abortAll();
-    if (!options.bus) await bus.close(config.SHUTDOWN_DEADLINE_MS);
-    await db.destroy();
-  };
-  const lifecycle: OnApplicationShutdown = { onApplicationShutdown: shutdown };
+@Module({})
+class ToolConsumerModule {}
 
-  @Module({
-    imports: [
-      HealthModule.forRoot({
-        checks: () => [{ name: 'kafka', check: () => bus.isHealthy() }, databaseCheck(db)],
-      }),
-    ],
-    controllers: [ToolHttpController],
-    providers: [
-      { provide: ToolRuntime, useValue: runtime },
-      {
-        provide: TOOL_RUNTIME_OPTIONS,
-        useValue: { defaultDeadlineMs: config.TOOL_DEFAULT_DEADLINE_MS },
-      },
-      { provide: 'TOOL_CONSUMER_LIFECYCLE', useValue: lifecycle },
-    ],
-  })
-  class ToolConsumerModule {}
-
-  // Take calls before the HTTP server (and so /health/ready) comes up: ready means consuming.
-  running.subscription = await bus.respond<unknown, ToolCallCompleted | ToolCallFailed>(
-    {
-      topic,
-      groupId: `${options.service}.tool-requests`,
-      concurrency: config.TOOL_CONCURRENCY,
-      types: [Messages.toolCallRequested.type],
-    },
-    async (message) => {
-      const reply = await runtime.invoke(message.value, 'kafka');
-      return reply.ok
-        ? { type: Messages.toolCallCompleted.type, value: reply.completed }
-        : { type: Messages.toolCallFailed.type, value: reply.failed };
-    },
-  );
-
-  let app: INestApplication;
-  try {
-    app = await startService({
-      name: options.service,
-      module: ToolConsumerModule,
-      logger,
-      host: config.HOST,
-      port: config.PORT,
-      handleSignals: options.handleSignals,
-    });
-  } catch (error) {
-    await shutdown();
-    throw error;
-  }
-  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+function toolConsumerModule(
+  service: string,
+  version: string | undefined,
+  config: ToolConsumerConfig,
+  runtime: ToolRuntime,
+  staticTools: Tool[],
+): DynamicModule {
   const definitions = staticTools.map((tool) =>
     toToolDefinition(tool, {
       owner: config.TOOL_OWNER,
       region: config.TOOL_REGION,
-      version: options.version,
+      version,
       transport:
         tool.sync && config.TOOL_HTTP_URL
           ? { kind: 'http', url: config.TOOL_HTTP_URL }
-          : { kind: 'kafka', topic },
+          : { kind: 'kafka', topic: toolRequestsTopic(service) },
     }),
   );
-  if (staticTools.length === 0) logger.info('tools are resolved at run time; none to register');
-  else if (config.REGISTRY_URL)
-    void registerTools(
-      config.REGISTRY_URL,
-      definitions,
-      logger,
-      registration.signal,
-      config.REGISTRY_TOKEN,
-    );
-  else logger.info('REGISTRY_URL unset: tools are not registered');
-
   return {
-    app,
-    runtime,
-    db,
-    bus,
-    config,
-    url,
-    definitions,
-    close: async () => {
-      await app.close();
-      await shutdown();
-    },
+    module: ToolConsumerModule,
+    controllers: [ToolHttpController, toolRequestsConsumer(service)],
+    providers: [
+      { provide: ToolRuntime, useValue: runtime },
+      { provide: TOOL_DEFINITIONS, useValue: definitions },
+      {
+        provide: TOOL_RUNTIME_OPTIONS,
+        useValue: { defaultDeadlineMs: config.TOOL_DEFAULT_DEADLINE_MS },
+      },
+      ToolRegistration,
+    ],
   };
+}
+
+/** A started tool consumer: the service, its runtime and its tools' registry definitions. */
+export interface RunningToolConsumer<C = ToolConsumerConfig> extends RunningService<C, DataSource> {
+  runtime: ToolRuntime;
+  definitions: RegisterToolRequest[];
+}
+
+/**
+ * Starts a tool consumer on what the host gives it (tests and the embedded platform pass
+ * their bus, logger and environment). A `migrateOnly` host is refused: use `startService`.
+ */
+export async function runToolConsumer<S extends ConfigSpec = Record<never, never>>(
+  options: ToolConsumerOptions<S>,
+  host: ServiceHost = {},
+): Promise<RunningToolConsumer<ToolConsumerConfigOf<S>>> {
+  if (host.migrateOnly)
+    throw new Error('runToolConsumer starts a consumer; use startService to migrate');
+  const running = (await startService(toolConsumer(options), host)) as RunningService<
+    ToolConsumerConfigOf<S>,
+    DataSource
+  >;
+  return Object.assign(running, {
+    runtime: running.get(ToolRuntime),
+    definitions: running.get<RegisterToolRequest[]>(TOOL_DEFINITIONS),
+  });
 }

@@ -1,7 +1,7 @@
-import { Body, Controller, Headers, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import type { FastifyReply } from 'fastify';
-import type { ErrorClass } from '@toolbus/contracts';
+import type { ErrorClass, ToolCallCompleted } from '@toolbus/contracts';
+import { ProblemError } from '@toolbus/service-kit';
 import { ToolRuntime } from './runtime.js';
 
 export const TOOL_RUNTIME_OPTIONS = Symbol.for('toolbus.tool-sdk.http');
@@ -36,22 +36,16 @@ export class ToolHttpController {
     @Param('call') callPath: string,
     @Body() body: unknown,
     @Headers() headers: Record<string, string | undefined>,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
+  ): Promise<ToolCallCompleted> {
     const match = /^([a-z][a-z0-9_]{0,63}):invoke$/.exec(callPath);
-    if (!match) {
-      await problem(
-        reply,
+    if (!match)
+      throw new ProblemError(
         404,
-        'Not Found',
+        'not_found',
         `no such endpoint: use POST /tools/<tool name>:invoke (got "${callPath}")`,
       );
-      return;
-    }
-    if (!body || typeof body !== 'object' || Array.isArray(body)) {
-      await problem(reply, 400, 'Bad Request', 'the body must be a JSON object: the tool call');
-      return;
-    }
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      throw new ProblemError(400, 'bad_request', 'the body must be a JSON object: the tool call');
     const timeoutHeader = headers['x-toolbus-timeout-ms'];
     const deadline =
       headers['x-toolbus-deadline'] ??
@@ -80,32 +74,9 @@ export class ToolHttpController {
       ),
     );
     span.end();
-    if (result.ok) {
-      await reply.status(200).send(result.completed);
-      return;
-    }
-    const status = STATUS[result.failed.error.class];
-    await reply
-      .status(status)
-      .header('content-type', 'application/problem+json')
-      .send({
-        type: `https://toolbus.dev/problems/${result.failed.error.code}`,
-        title: result.failed.error.class,
-        status,
-        detail: result.failed.error.message,
-        ...result.failed,
-      });
+    if (result.ok) return result.completed;
+    // The tool error rides in the problem (`error`, with the call's ids), as on the bus.
+    const { error } = result.failed;
+    throw new ProblemError(STATUS[error.class], error.code, error.message, { ...result.failed });
   }
-}
-
-async function problem(
-  reply: FastifyReply,
-  status: number,
-  title: string,
-  detail: string,
-): Promise<void> {
-  await reply
-    .status(status)
-    .header('content-type', 'application/problem+json')
-    .send({ type: 'about:blank', title, status, detail });
 }

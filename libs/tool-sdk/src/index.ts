@@ -1,12 +1,20 @@
 export {
   catalogConsumerConfig,
-  runCatalogToolConsumer,
+  catalogToolConsumer,
   type CatalogConsumerConfig,
   type CatalogToolConsumerOptions,
   type CatalogTools,
 } from './catalog-consumer.js';
 export { toolConsumerConfig, type ToolConsumerConfig } from './config.js';
-export { runToolConsumer, type RunningToolConsumer, type ToolConsumerOptions } from './consumer.js';
+export {
+  runToolConsumer,
+  TOOL_DEFINITIONS,
+  toolConsumer,
+  type RunningToolConsumer,
+  type ServedTools,
+  type ToolConsumerConfigOf,
+  type ToolConsumerOptions,
+} from './consumer.js';
 export { CreateToolCallDedup1732406400000 } from './dedup.js';
 export {
   defineTool,

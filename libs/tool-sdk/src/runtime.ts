@@ -1,11 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { trace, type Span } from '@opentelemetry/api';
-import {
-  ToolCallRequested,
-  type SafeError,
-  type ToolCallCompleted,
-  type ToolCallFailed,
-} from '@toolbus/contracts';
+import { ToolCallRequested, type SafeError } from '@toolbus/contracts';
 import type { DataSource, EntityManager } from '@toolbus/persistence';
 import type { Logger } from '@toolbus/observability';
 import type { ZodError } from 'zod';
@@ -14,9 +9,15 @@ import { DedupStore } from './dedup.js';
 import { isToolProvider, type ToolProvider } from './json-schema-tool.js';
 import { classify, validationError } from './errors.js';
 import { toolMetrics } from './metrics.js';
+import { CallOutcome, type ToolReply } from './call-outcome.js';
 
-export type ToolReply =
-  { ok: true; completed: ToolCallCompleted } | { ok: false; failed: ToolCallFailed };
+export type { ToolReply } from './call-outcome.js';
+
+/** Moments of a call that tests may act on (crash-consistency tests kill the process there). */
+export interface RuntimeHooks {
+  /** The effect and its dedup record are committed; nothing is answered or acknowledged yet. */
+  afterCommit?(call: ToolCallRequested): void;
+}
 
 export interface RuntimeOptions {
   service: string;
@@ -26,16 +27,40 @@ export interface RuntimeOptions {
   logger: Logger;
   /** How long past its deadline a claim stays leased before another instance may take over. */
   leaseGraceMs?: number;
+  hooks?: RuntimeHooks;
 }
 
 class DeadlineError extends Error {}
 class LostClaimError extends Error {}
+class OutputError extends Error {
+  constructor(readonly issues: ZodError) {
+    super('invalid output');
+  }
+}
 
 const POLL_MS = 25;
 
+/** A call that passed parsing: what every later step works on. */
+interface ParsedCall {
+  call: ToolCallRequested;
+  tool: Tool;
+  input: unknown;
+  deadline: number;
+}
+
+/** A call whose key this instance holds: the lease and what aborts the handler. */
+interface ClaimedCall extends ParsedCall {
+  leaseMs: number;
+  log: Logger;
+  signal: AbortSignal;
+}
+
 /**
- * Executes tool calls, whatever transport brought them: validation, dedup, deadline, the
- * handler's context, error classification, metrics. Kafka and HTTP both end up here.
+ * Executes tool calls, whatever transport brought them, in four steps: parse (the request,
+ * the tool, its input, the deadline), claim (the idempotency key, or a stored outcome), execute
+ * (the handler under its deadline, its effect committed with the dedup record), and settle
+ * (answer, and leave the dedup record finished, failed or released for a retry). Kafka and
+ * HTTP both end up here.
  */
 export class ToolRuntime {
   private readonly tools: ToolProvider;
@@ -69,96 +94,76 @@ export class ToolRuntime {
   }
 
   async invoke(raw: unknown, transport: 'kafka' | 'http'): Promise<ToolReply> {
-    const started = performance.now();
+    const outcome = new CallOutcome(this.service, raw, transport);
+    const parsed = this.parse(raw, outcome);
+    if ('failed' in parsed) return parsed.failed;
+    if (parsed.deadline <= Date.now()) return this.answerLate(parsed, outcome);
+    const claimed = await this.claim(parsed, outcome);
+    if ('reply' in claimed) return claimed.reply;
+    return this.execute(claimed, outcome);
+  }
+
+  /** Step 1: the request, the tool it names and the input, each valid, or a validation failure. */
+  private parse(raw: unknown, outcome: CallOutcome): ParsedCall | { failed: ToolReply } {
     const parsed = ToolCallRequested.safeParse(raw);
-    const rawObj = (raw ?? {}) as { callId?: unknown; idempotencyKey?: unknown; tool?: unknown };
-    const echo = {
-      callId: typeof rawObj.callId === 'string' ? rawObj.callId : 'unknown',
-      idempotencyKey:
-        typeof rawObj.idempotencyKey === 'string' && rawObj.idempotencyKey.length >= 8
-          ? rawObj.idempotencyKey
-          : 'unknown-key',
-      tool:
-        typeof rawObj.tool === 'string' && /^[a-z][a-z0-9_]{0,63}$/.test(rawObj.tool)
-          ? rawObj.tool
-          : 'unknown',
-    };
-    const done = (reply: ToolReply, outcome: string, errorClass?: string) => {
-      const labels = { service: this.service, tool: echo.tool };
-      toolMetrics.calls().inc({ ...labels, outcome });
-      if (errorClass) toolMetrics.errors().inc({ ...labels, class: errorClass });
-      toolMetrics
-        .duration()
-        .observe({ ...labels, transport }, (performance.now() - started) / 1000);
-      return reply;
-    };
-    const fail = (error: SafeError): ToolReply => {
-      const failed: ToolCallFailed = {
-        ...echo,
-        error,
-        durationMs: performance.now() - started,
-        failedAt: new Date().toISOString(),
-      };
-      return done({ ok: false, failed }, 'failed', error.class);
-    };
-    const succeed = (output: unknown, deduplicated: boolean): ToolReply => {
-      const completed: ToolCallCompleted = {
-        ...echo,
-        output,
-        durationMs: performance.now() - started,
-        deduplicated,
-        completedAt: new Date().toISOString(),
-      };
-      return done({ ok: true, completed }, deduplicated ? 'deduplicated' : 'succeeded');
-    };
     if (!parsed.success)
-      return fail(
-        validationError('invalid_request', 'the tool call request is invalid', parsed.error),
-      );
+      return {
+        failed: outcome.fail(
+          validationError('invalid_request', 'the tool call request is invalid', parsed.error),
+        ),
+      };
     const call = parsed.data;
     const tool = this.tools.get(call.tool);
     if (!tool) {
-      return fail({
-        class: 'validation',
-        code: 'unknown_tool',
-        message: `${this.service} has no tool "${call.tool}" (it serves ${
-          this.tools
-            .list()
-            .map((t) => t.name)
-            .join(', ') || 'none yet'
-        })`,
-        retryable: false,
-      });
+      const served = this.tools
+        .list()
+        .map((t) => t.name)
+        .join(', ');
+      return {
+        failed: outcome.fail({
+          class: 'validation',
+          code: 'unknown_tool',
+          message: `${this.service} has no tool "${call.tool}" (it serves ${served || 'none yet'})`,
+          retryable: false,
+        }),
+      };
     }
     const input = tool.input.safeParse(call.input);
     if (!input.success)
-      return fail(validationError('invalid_input', `invalid input for ${tool.name}`, input.error));
+      return {
+        failed: outcome.fail(
+          validationError('invalid_input', `invalid input for ${tool.name}`, input.error),
+        ),
+      };
+    return { call, tool, input: input.data, deadline: Date.parse(call.deadline) };
+  }
 
-    const deadline = Date.parse(call.deadline);
-    if (deadline <= Date.now()) {
-      // Too late to run, but a repeat of a finished call still gets its stored answer.
-      const stored = await this.dedup.peek(call.idempotencyKey);
-      if (stored?.status === 'completed') {
-        toolMetrics.dedupHits().inc({ service: this.service, tool: tool.name });
-        return succeed(stored.result, true);
-      }
-      return fail({
-        class: 'timeout',
-        code: 'deadline_passed',
-        message: `the call's deadline ${call.deadline} had passed before it started`,
-        retryable: true,
-      });
+  /** Too late to run; a repeat of a finished call still gets its stored answer. */
+  private async answerLate(parsed: ParsedCall, outcome: CallOutcome): Promise<ToolReply> {
+    const stored = await this.dedup.peek(parsed.call.idempotencyKey);
+    if (stored?.status === 'completed') {
+      toolMetrics.dedupHits().inc({ service: this.service, tool: parsed.tool.name });
+      return outcome.succeed(stored.result, true);
     }
+    return outcome.fail({
+      class: 'timeout',
+      code: 'deadline_passed',
+      message: `the call's deadline ${parsed.call.deadline} had passed before it started`,
+      retryable: true,
+    });
+  }
 
+  /**
+   * Step 2: claims the key, or answers from the stored outcome, or waits for whoever holds it
+   * (taking a dead holder's claim over once its lease lapses), or gives up at the deadline.
+   */
+  private async claim(
+    parsed: ParsedCall,
+    outcome: CallOutcome,
+  ): Promise<ClaimedCall | { reply: ToolReply }> {
+    const { call, tool, deadline } = parsed;
     const inputHash = createHash('sha256').update(JSON.stringify(call.input)).digest('hex');
     const leaseMs = deadline - Date.now() + (this.options.leaseGraceMs ?? 5_000);
-    const log = this.options.logger.child({
-      tool: tool.name,
-      idempotencyKey: call.idempotencyKey,
-      callId: call.callId,
-    });
-
-    // Claim the key, or wait for whoever holds it, or take a dead holder's claim over.
     for (;;) {
       const claim = await this.dedup.claim(
         call.idempotencyKey,
@@ -169,38 +174,55 @@ export class ToolRuntime {
       );
       if (claim.kind === 'owned') break;
       if (claim.kind === 'conflict') {
-        return fail({
-          class: 'validation',
-          code: 'idempotency_key_reused',
-          message: `idempotency key ${call.idempotencyKey} was already used for a different call (${claim.tool} with other input)`,
-          retryable: false,
-        });
+        return {
+          reply: outcome.fail({
+            class: 'validation',
+            code: 'idempotency_key_reused',
+            message: `idempotency key ${call.idempotencyKey} was already used for a different call (${claim.tool} with other input)`,
+            retryable: false,
+          }),
+        };
       }
       if (claim.kind === 'done') {
         toolMetrics.dedupHits().inc({ service: this.service, tool: tool.name });
-        if (claim.status === 'completed') {
-          return succeed(claim.result, true);
-        }
-        return fail(claim.error as SafeError);
+        return {
+          reply:
+            claim.status === 'completed'
+              ? outcome.succeed(claim.result, true)
+              : outcome.fail(claim.error as SafeError),
+        };
       }
       if (Date.now() + POLL_MS >= deadline) {
-        return fail({
-          class: 'timeout',
-          code: 'still_running',
-          message: `an earlier delivery of this call is still running; ask again with the same idempotency key`,
-          retryable: true,
-        });
+        return {
+          reply: outcome.fail({
+            class: 'timeout',
+            code: 'still_running',
+            message: `an earlier delivery of this call is still running; ask again with the same idempotency key`,
+            retryable: true,
+          }),
+        };
       }
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
+    const log = this.options.logger.child({
+      tool: tool.name,
+      idempotencyKey: call.idempotencyKey,
+      callId: call.callId,
+    });
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(Math.max(1, deadline - Date.now())),
+      this.shutdown.signal,
+    ]);
+    return { ...parsed, leaseMs, log, signal };
+  }
 
-    const deadlineSignal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
-    const signal = AbortSignal.any([deadlineSignal, this.shutdown.signal]);
+  /** Step 3: the handler under its deadline, the lease renewed while it runs, inside a span. */
+  private async execute(claimed: ClaimedCall, outcome: CallOutcome): Promise<ToolReply> {
+    const { call, tool, leaseMs } = claimed;
     const renew = setInterval(
       () => void this.dedup.extend(call.idempotencyKey, this.owner, leaseMs).catch(() => undefined),
       Math.max(1000, leaseMs / 3),
     );
-    let committed: { value: unknown } | undefined;
     // Over Kafka the bus already opened a consumer span joined to the caller's trace; reuse it.
     const active = trace.getActiveSpan();
     const span: Span =
@@ -210,26 +232,50 @@ export class ToolRuntime {
       'toolbus.idempotency_key': call.idempotencyKey,
       'toolbus.tenant': call.tenant,
     });
+    const committed: { value?: { output: unknown } } = {};
+    try {
+      const result = await Promise.race([
+        tool.handler(claimed.input, this.context(claimed, span, committed)),
+        new Promise<never>((_, reject) =>
+          claimed.signal.addEventListener('abort', () => reject(new DeadlineError()), {
+            once: true,
+          }),
+        ),
+      ]);
+      return await this.settleSuccess(claimed, outcome, result, committed.value);
+    } catch (error) {
+      return await this.settleFailure(claimed, outcome, error, committed.value);
+    } finally {
+      clearInterval(renew);
+      if (!active) span.end();
+    }
+  }
 
-    const ctx: ToolContext = {
+  /** The handler's context; `ctx.transaction` commits the effect with the dedup record. */
+  private context(
+    claimed: ClaimedCall,
+    span: Span,
+    committed: { value?: { output: unknown } },
+  ): ToolContext {
+    const { call, tool, deadline, signal } = claimed;
+    return {
       principal: call.principal,
       tenant: call.tenant,
       idempotencyKey: call.idempotencyKey,
       callId: call.callId,
       deadline,
       signal,
-      logger: log,
+      logger: claimed.log,
       span,
       transaction: async <T>(fn: (em: EntityManager) => Promise<T>): Promise<T> => {
-        if (committed)
+        if (committed.value)
           throw new Error('ctx.transaction may be used once per call: its value is the result');
         const value = await this.options.db.transaction(async (em) => {
           // The database gives up when the caller does: no statement or lock wait outlives the deadline.
           const budget = Math.max(1, Math.round(deadline - Date.now()) + 250);
           await em.query(`SET LOCAL statement_timeout = ${budget}`);
           await em.query(`SET LOCAL lock_timeout = ${budget}`);
-          const v = await fn(em);
-          const out = tool.output.safeParse(v);
+          const out = tool.output.safeParse(await fn(em));
           if (!out.success) throw new OutputError(out.error);
           // Past the deadline nobody waits for this answer: roll the effect back instead.
           if (signal.aborted) throw new DeadlineError();
@@ -239,100 +285,92 @@ export class ToolRuntime {
             throw new LostClaimError();
           return out.data as T;
         });
-        committed = { value };
-        // Crash-consistency tests need a process that dies after its effect is durable but before
-        // it answers or commits the Kafka offset; a failpoint makes that moment exact.
-        if (process.env['TOOLBUS_FAILPOINT'] === 'exit-after-commit') process.exit(137);
+        committed.value = { output: value };
+        this.options.hooks?.afterCommit?.(call);
         return value;
       },
     };
+  }
 
-    try {
-      const result = await Promise.race([
-        tool.handler(input.data, ctx),
-        new Promise<never>((_, reject) =>
-          signal.addEventListener('abort', () => reject(new DeadlineError()), { once: true }),
-        ),
-      ]);
-      let output: unknown;
-      if (committed) {
-        output = committed.value;
-      } else {
-        const out = tool.output.safeParse(result);
-        if (!out.success) throw new OutputError(out.error);
-        output = out.data;
-        if (
-          !(await this.dedup.finish(
-            this.options.db,
-            call.idempotencyKey,
-            this.owner,
-            'completed',
-            output,
-          ))
-        )
-          throw new LostClaimError();
-      }
-      return succeed(output, false);
-    } catch (error) {
-      if (committed) {
-        // The effect and its result are durable; what failed came after. Answer with the result.
-        return succeed(committed.value, false);
-      }
-      if (error instanceof DeadlineError || (signal.aborted && !this.shutdown.signal.aborted)) {
-        await this.dedup.release(call.idempotencyKey, this.owner).catch(() => undefined);
-        return fail({
-          class: 'timeout',
-          code: 'deadline_exceeded',
-          message: `${tool.name} did not finish before its deadline; any late result was discarded`,
-          retryable: true,
-        });
-      }
-      if (error instanceof LostClaimError) {
-        return fail({
-          class: 'timeout',
-          code: 'claim_lost',
-          message:
-            'this delivery ran past its lease and another took over; ask again with the same idempotency key',
-          retryable: true,
-        });
-      }
-      if (error instanceof OutputError) {
-        log.error(
-          { issues: error.issues.issues },
-          'tool returned output that does not match its output schema',
-        );
-        const safe: SafeError = {
-          class: 'internal',
-          code: 'invalid_output',
-          message: `${tool.name} returned output that does not match its output schema`,
-          retryable: false,
-        };
-        await this.dedup
-          .finish(this.options.db, call.idempotencyKey, this.owner, 'failed', null, safe)
-          .catch(() => undefined);
-        return fail(safe);
-      }
-      const { safe, ref } = classify(error);
+  /** Step 4 (success): the committed result, or the handler's output checked and recorded. */
+  private async settleSuccess(
+    claimed: ClaimedCall,
+    outcome: CallOutcome,
+    result: unknown,
+    committed: { output: unknown } | undefined,
+  ): Promise<ToolReply> {
+    if (committed) return outcome.succeed(committed.output, false);
+    const out = claimed.tool.output.safeParse(result);
+    if (!out.success) throw new OutputError(out.error);
+    const recorded = await this.dedup.finish(
+      this.options.db,
+      claimed.call.idempotencyKey,
+      this.owner,
+      'completed',
+      out.data,
+    );
+    if (!recorded) throw new LostClaimError();
+    return outcome.succeed(out.data, false);
+  }
+
+  /**
+   * Step 4 (failure): a committed effect still answers with its result; a timeout or a
+   * retryable error releases the claim for a retry; anything else is recorded as failed, so a
+   * repeat gets the same answer.
+   */
+  private async settleFailure(
+    claimed: ClaimedCall,
+    outcome: CallOutcome,
+    error: unknown,
+    committed: { output: unknown } | undefined,
+  ): Promise<ToolReply> {
+    const { call, tool, signal, log } = claimed;
+    const key = call.idempotencyKey;
+    // The effect and its result are durable; what failed came after. Answer with the result.
+    if (committed) return outcome.succeed(committed.output, false);
+    if (error instanceof DeadlineError || (signal.aborted && !this.shutdown.signal.aborted)) {
+      await this.dedup.release(key, this.owner).catch(() => undefined);
+      return outcome.fail({
+        class: 'timeout',
+        code: 'deadline_exceeded',
+        message: `${tool.name} did not finish before its deadline; any late result was discarded`,
+        retryable: true,
+      });
+    }
+    if (error instanceof LostClaimError) {
+      return outcome.fail({
+        class: 'timeout',
+        code: 'claim_lost',
+        message:
+          'this delivery ran past its lease and another took over; ask again with the same idempotency key',
+        retryable: true,
+      });
+    }
+    let safe: SafeError;
+    if (error instanceof OutputError) {
+      log.error(
+        { issues: error.issues.issues },
+        'tool returned output that does not match its output schema',
+      );
+      safe = {
+        class: 'internal',
+        code: 'invalid_output',
+        message: `${tool.name} returned output that does not match its output schema`,
+        retryable: false,
+      };
+    } else {
+      const classified = classify(error);
+      safe = classified.safe;
       log[safe.class === 'internal' ? 'error' : 'warn'](
-        { err: error, ref, errorClass: safe.class },
+        { err: error, ref: classified.ref, errorClass: safe.class },
         'tool call failed',
       );
-      if (safe.retryable)
-        await this.dedup.release(call.idempotencyKey, this.owner).catch(() => undefined);
-      else
-        await this.dedup
-          .finish(this.options.db, call.idempotencyKey, this.owner, 'failed', null, safe)
-          .catch(() => undefined);
-      return fail(safe);
-    } finally {
-      clearInterval(renew);
-      if (!active) span.end();
     }
-  }
-}
-
-class OutputError extends Error {
-  constructor(readonly issues: ZodError) {
-    super('invalid output');
+    if (safe.retryable) await this.dedup.release(key, this.owner).catch(() => undefined);
+    else
+      await this.dedup
+        .finish(this.options.db, key, this.owner, 'failed', null, safe)
+        .catch(() => undefined);
+    return outcome.fail(safe);
   }
 }

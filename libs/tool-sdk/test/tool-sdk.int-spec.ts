@@ -80,14 +80,17 @@ describe('tool consumer built with the SDK (real Kafka and PostgreSQL)', () => {
   let caller: ToolCaller;
 
   beforeAll(async () => {
-    consumer = await runToolConsumer({
-      service,
-      tools: [addNote],
-      migrations: [CreateNotes1732406400001],
-      env: consumerTestEnv(schema),
-      logger,
-      handleSignals: false,
-    });
+    consumer = await runToolConsumer(
+      {
+        service,
+        tools: [addNote],
+        migrations: [CreateNotes1732406400001],
+      },
+      {
+        env: consumerTestEnv(schema),
+        logger,
+      },
+    );
     caller = await startToolCaller({ logger, name: 'orch' });
   });
   afterAll(async () => {

@@ -1,4 +1,3 @@
-import type { INestApplication } from '@nestjs/common';
 import {
   Messages,
   Topics,
@@ -9,7 +8,7 @@ import {
 } from '@toolbus/contracts';
 import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
-import { startService } from '@toolbus/service-kit';
+import { startService, type RunningService } from '@toolbus/service-kit';
 import {
   infraFromEnv,
   startFakeAnthropic,
@@ -19,9 +18,8 @@ import {
   type FakeProvider,
 } from '@toolbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppModule, modelShimTopics } from '../src/app.module.js';
-import { routingFromConfig } from '../src/completion/completion.module.js';
-import { loadModelShimConfig } from '../src/config.js';
+import type { ModelShimConfig } from '../src/config.js';
+import { modelShimService } from '../src/model-shim.service.js';
 
 /**
  * The model shim as a service over real Kafka, with the real SDKs talking to fake providers
@@ -35,8 +33,7 @@ describe('model shim over Kafka', () => {
   });
   let anthropic: FakeProvider;
   let vllm: FakeProvider;
-  let app: INestApplication;
-  let shimBus: MessageBus;
+  let service: RunningService<ModelShimConfig>;
   let client: MessageBus;
   const audit: AuditEvent[] = [];
   const tenant = uniqueName('tenant')
@@ -46,34 +43,23 @@ describe('model shim over Kafka', () => {
   beforeAll(async () => {
     anthropic = await startFakeAnthropic();
     vllm = await startFakeOpenAI({ servedModels: ['Qwen/Qwen2.5-7B-Instruct'] });
-    const config = loadModelShimConfig({
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      PORT: '0',
-      ANTHROPIC_API_KEY: 'sk-test',
-      ANTHROPIC_BASE_URL: anthropic.url,
-      OPENAI_BASE_URL: `${vllm.url}/v1`,
-      MODEL_ROUTES:
-        'default=anthropic:claude-sonnet-4-5,vllm:Qwen/Qwen2.5-7B-Instruct;local=vllm:Qwen/Qwen2.5-7B-Instruct;demo=offline:planner',
-      MODEL_RETRY_BASE_MS: '20',
-      MODEL_RETRY_ATTEMPTS: '2',
-      BREAKER_FAILURES: '50',
-    });
-    shimBus = createKafkaBus({
-      serviceName: 'model-shim',
-      brokers: kafkaBrokers,
+    service = (await startService(modelShimService, {
+      env: {
+        KAFKA_BROKERS: kafkaBrokers.join(','),
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+        PORT: '0',
+        LOG_LEVEL: 'silent',
+        ANTHROPIC_API_KEY: 'sk-test',
+        ANTHROPIC_BASE_URL: anthropic.url,
+        OPENAI_BASE_URL: `${vllm.url}/v1`,
+        MODEL_ROUTES:
+          'default=anthropic:claude-sonnet-4-5,vllm:Qwen/Qwen2.5-7B-Instruct;local=vllm:Qwen/Qwen2.5-7B-Instruct;demo=offline:planner',
+        MODEL_RETRY_BASE_MS: '20',
+        MODEL_RETRY_ATTEMPTS: '2',
+        BREAKER_FAILURES: '50',
+      },
       logger,
-      sessionTimeoutMs: 6_000,
-    });
-    await shimBus.ensureTopics(modelShimTopics());
-    app = await startService({
-      name: 'model-shim',
-      module: AppModule.forRoot(config, shimBus, logger, routingFromConfig(config)),
-      logger,
-      host: '127.0.0.1',
-      port: 0,
-      bus: shimBus,
-      handleSignals: false,
-    });
+    }))!;
     client = createKafkaBus({
       serviceName: uniqueName('orchestrator'),
       brokers: kafkaBrokers,
@@ -95,7 +81,7 @@ describe('model shim over Kafka', () => {
 
   afterAll(async () => {
     await client?.close(2_000);
-    await app?.close();
+    await service?.close();
     await Promise.all([anthropic?.close(), vllm?.close()]);
   });
 

@@ -1,7 +1,5 @@
 import './tracing.js';
-import { runMain } from '@toolbus/service-kit';
-import { startRegistry } from './registry.js';
+import { runService } from '@toolbus/service-kit';
+import { registryService } from './registry.service.js';
 
-runMain('registry', async () => {
-  if (!(await startRegistry())) process.exit(0);
-});
+runService(registryService);

@@ -11,6 +11,7 @@ import type { Subscription } from '@toolbus/messaging';
 import { RegistryView } from '@toolbus/registry-client';
 import { uniqueName, waitFor } from '@toolbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OutboxRelay } from '../src/events/outbox.js';
 import {
   client,
   definition,
@@ -323,7 +324,7 @@ describe('registry catalog on PostgreSQL and Kafka', () => {
   });
 
   it('exposes the outbox and request metrics an SRE watches', async () => {
-    await t.registry.relay.flush();
+    await t.registry.get(OutboxRelay).flush();
     const text = await (await fetch(new URL('/metrics', t.url))).text();
     expect(text).toMatch(
       /toolbus_registry_outbox_published_total\{topic="toolbus.registry.changes"\} [1-9]/,

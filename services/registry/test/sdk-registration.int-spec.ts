@@ -39,22 +39,25 @@ describe('tool consumers register their tools with the registry at start-up', ()
     });
     const serviceToken = (await client(t.url, 'svc-sdk', ['registry:write'], {})).token;
     const { kafkaBrokers, databaseUrl } = infraFromEnv();
-    consumer = await runToolConsumer({
-      service,
-      tools: [tool],
-      version: '1.4.0',
-      env: {
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        DATABASE_URL: databaseUrl,
-        PORT: '0',
-        LOG_LEVEL: 'silent',
-        REGISTRY_URL: t.url,
-        REGISTRY_TOKEN: serviceToken,
-        TOOL_OWNER: 'team-sdk',
+    consumer = await runToolConsumer(
+      {
+        service,
+        tools: [tool],
+        version: '1.4.0',
       },
-      logger,
-      handleSignals: false,
-    });
+      {
+        env: {
+          KAFKA_BROKERS: kafkaBrokers.join(','),
+          DATABASE_URL: databaseUrl,
+          PORT: '0',
+          LOG_LEVEL: 'silent',
+          REGISTRY_URL: t.url,
+          REGISTRY_TOKEN: serviceToken,
+          TOOL_OWNER: 'team-sdk',
+        },
+        logger,
+      },
+    );
     const drafts = await waitFor(
       async () => {
         const page = await reviewer.get<ToolPage>(

@@ -2,7 +2,7 @@ import type { RegisterToolRequest } from '@toolbus/contracts';
 import { createKafkaBus, type MessageBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
 import { infraFromEnv, issueToken, TEST_JWT_SECRET, uniqueName } from '@toolbus/testing';
-import { startRegistry, type RunningRegistry } from '../src/registry.js';
+import { startRegistry, type RunningRegistry } from '../src/registry.service.js';
 
 export const logger = createLogger({
   name: 'registry-test',
@@ -34,8 +34,6 @@ export async function startTestRegistry(env: Record<string, string> = {}): Promi
       ...env,
     },
     logger,
-    handleSignals: false,
-    migrateOnly: false,
   }))!;
   const reader = createKafkaBus({
     serviceName: uniqueName('registry-reader'),

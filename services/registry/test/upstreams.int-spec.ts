@@ -20,6 +20,7 @@ import {
   type McpStdioFixture,
 } from '@toolbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UpstreamService } from '../src/upstreams/upstream.service.js';
 import { client, startTestRegistry, type Client, type TestRegistry } from './support.js';
 
 describe('upstream MCP servers: listed into drafts, kept in sync on list_changed', () => {
@@ -150,7 +151,7 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.diff.added.map((a) => a.name)).toEqual(expect.arrayContaining(['echo', 'add']));
     expect((await drafts('shout')).length).toBe(0);
-    await waitFor(() => t.registry.upstreams.isWatching(name), {
+    await waitFor(() => t.registry.get(UpstreamService).isWatching(name), {
       what: 'the registry watching the child',
     });
     await stdio.setTools([
@@ -215,7 +216,9 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
       credentialsSecret: 'docs-mcp',
     });
     expect(first.status).toBe(201);
-    await waitFor(() => t.registry.upstreams.isWatching(name), { what: 'the first watch' });
+    await waitFor(() => t.registry.get(UpstreamService).isWatching(name), {
+      what: 'the first watch',
+    });
     expect(http.sessions()).toBe(before + 1);
     const second = await startMcpHttpServer();
     try {

@@ -98,6 +98,8 @@ export interface Subscription {
  * (`createMemoryBus`); both pass the same contract suite, so services never know which.
  */
 export interface MessageBus {
+  /** Which transport carries the messages (readiness checks name it). */
+  readonly kind: 'kafka' | 'memory';
   publish<T>(topic: string, message: OutgoingMessage<T>): Promise<void>;
   subscribe<T>(options: SubscribeOptions<T>, handler: MessageHandler<T>): Promise<Subscription>;
   /** Sends a request and waits for its one reply; rejects with RequestTimeoutError at the deadline. */

@@ -9,7 +9,7 @@ import {
   type ModelFailed,
 } from '@toolbus/contracts';
 import { OnRequest, type BusContext, type Reply } from '@toolbus/messaging';
-import { MODEL_SHIM_CONFIG } from '../tokens.js';
+import { SERVICE_CONFIG } from '@toolbus/service-kit';
 import type { ModelShimConfig } from '../config.js';
 import { CompletionService } from './completion.service.js';
 
@@ -18,7 +18,7 @@ import { CompletionService } from './completion.service.js';
 export class CompletionConsumer {
   constructor(
     private readonly completions: CompletionService,
-    @Inject(MODEL_SHIM_CONFIG) private readonly config: ModelShimConfig,
+    @Inject(SERVICE_CONFIG) private readonly config: ModelShimConfig,
   ) {}
 
   @OnRequest(Topics.modelRequests, { types: [Messages.modelRequested.type] })

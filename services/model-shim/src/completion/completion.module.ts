@@ -1,14 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { MESSAGE_BUS, type MessageBus } from '@toolbus/messaging';
 import type { Logger } from '@toolbus/observability';
-import { ConfigError } from '@toolbus/service-kit';
+import { ConfigError, LOGGER, SERVICE_CONFIG } from '@toolbus/service-kit';
 import type { ModelShimConfig } from '../config.js';
 import { AnthropicProvider } from '../providers/anthropic.provider.js';
 import type { ModelProvider } from '../providers/model-provider.js';
 import { OfflineProvider } from '../providers/offline.provider.js';
 import { OpenAiProvider } from '../providers/openai.provider.js';
 import { RouteTable } from '../routing/route-table.js';
-import { MODEL_SHIM_CONFIG } from '../tokens.js';
 import { CompletionConsumer } from './completion.consumer.js';
 import { CompletionService } from './completion.service.js';
 import { ProviderBreakers } from './provider-breakers.js';
@@ -54,23 +53,22 @@ export function routingFromConfig(
   }
 }
 
+/** The completion consumer and service over the enabled providers and routes. */
 @Module({})
 export class CompletionModule {
-  static forRoot(
-    config: ModelShimConfig,
-    logger: Logger,
-    routing = routingFromConfig(config),
-  ): DynamicModule {
+  static forRouting(routing: {
+    providers: Map<string, ModelProvider>;
+    routes: RouteTable;
+  }): DynamicModule {
     const { providers, routes } = routing;
     return {
       module: CompletionModule,
       controllers: [CompletionConsumer],
       providers: [
-        { provide: MODEL_SHIM_CONFIG, useValue: config },
         {
           provide: CompletionService,
-          inject: [MESSAGE_BUS],
-          useFactory: (bus: MessageBus) => {
+          inject: [MESSAGE_BUS, SERVICE_CONFIG, LOGGER],
+          useFactory: (bus: MessageBus, config: ModelShimConfig, logger: Logger) => {
             const usage = new BusUsageSink(bus, logger);
             return new CompletionService({
               providers,

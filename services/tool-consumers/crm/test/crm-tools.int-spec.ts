@@ -26,14 +26,17 @@ describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to
   let caller: ToolCaller;
 
   beforeAll(async () => {
-    consumer = await runToolConsumer({
-      service,
-      tools: crmTools({ CRM_MAX_CREDIT_LIMIT: 10_000_000 }),
-      migrations: crmMigrations,
-      env: consumerTestEnv(schema),
-      logger,
-      handleSignals: false,
-    });
+    consumer = await runToolConsumer(
+      {
+        service,
+        tools: crmTools({ CRM_MAX_CREDIT_LIMIT: 10_000_000 }),
+        migrations: crmMigrations,
+      },
+      {
+        env: consumerTestEnv(schema),
+        logger,
+      },
+    );
     caller = await startToolCaller({ logger, name: 'crm-caller' });
   });
   afterAll(async () => {

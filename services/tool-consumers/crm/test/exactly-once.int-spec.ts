@@ -101,7 +101,10 @@ describe('update_credit_limit delivered five times across a consumer crash (real
     };
 
     // (a) The first delivery reaches a process that dies right after its transaction commits.
-    const crashing = await start({ TOOLBUS_FAILPOINT: 'exit-after-commit' });
+    const crashing = await start({
+      TOOLBUS_TEST_MODE: 'true',
+      TOOLBUS_FAILPOINT: 'exit-after-commit',
+    });
     await crashing.ready();
     let answeredBeforeCrash = false;
     const firstAnswer = send(original, eventId).then((answer) => {

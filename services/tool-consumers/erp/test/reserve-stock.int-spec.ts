@@ -27,14 +27,17 @@ describe('reserve_stock under contention (real Kafka and PostgreSQL)', () => {
   let caller: ToolCaller;
 
   beforeAll(async () => {
-    consumer = await runToolConsumer({
-      service,
-      tools: erpTools,
-      migrations: erpMigrations,
-      env: consumerTestEnv(schema, { TOOL_CONCURRENCY: '32' }),
-      logger,
-      handleSignals: false,
-    });
+    consumer = await runToolConsumer(
+      {
+        service,
+        tools: erpTools,
+        migrations: erpMigrations,
+      },
+      {
+        env: consumerTestEnv(schema, { TOOL_CONCURRENCY: '32' }),
+        logger,
+      },
+    );
     caller = await startToolCaller({ logger, name: 'erp-caller' });
     await consumer.db.query(`INSERT INTO products (sku, name) VALUES ($1, 'Contended test item')`, [
       SKU,

@@ -81,14 +81,17 @@ describe('http-executor consumer over Kafka and PostgreSQL', () => {
     provider = new HttpToolProvider(RegistryView.of([getCustomer]), executor, logger);
     // The test injects the catalog, so it passes only the executor's own variables: the
     // REGISTRY_URL that main.ts requires is not needed here.
-    consumer = await runToolConsumer({
-      service,
-      tools: provider,
-      config: httpExecutorOwnConfig,
-      env: consumerTestEnv(schema, { SECRETS_DIR: secrets.dir }),
-      logger,
-      handleSignals: false,
-    });
+    consumer = await runToolConsumer(
+      {
+        service,
+        tools: provider,
+        config: httpExecutorOwnConfig,
+      },
+      {
+        env: consumerTestEnv(schema, { SECRETS_DIR: secrets.dir }),
+        logger,
+      },
+    );
     caller = await startToolCaller({ logger, name: 'http-exec-caller' });
   });
   afterAll(async () => {

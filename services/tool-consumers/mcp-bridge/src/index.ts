@@ -21,3 +21,4 @@ export {
   type McpBridgeConfig,
 } from './config.js';
 export { createMcpBridge, type McpBridge, type McpBridgeOptions } from './mcp-bridge.js';
+export { mcpBridgeService } from './mcp-bridge.service.js';

@@ -422,13 +422,16 @@ describe('the MCP bridge as a tool consumer on Kafka and PostgreSQL', () => {
       stdioCommands: [process.execPath],
       topic,
     });
-    consumer = await runToolConsumer({
-      service,
-      tools: bridge.provider,
-      env: consumerTestEnv(schema),
-      logger,
-      handleSignals: false,
-    });
+    consumer = await runToolConsumer(
+      {
+        service,
+        tools: bridge.provider,
+      },
+      {
+        env: consumerTestEnv(schema),
+        logger,
+      },
+    );
     caller = await startToolCaller({ logger, name: 'mcp-caller' });
   });
   afterAll(async () => {

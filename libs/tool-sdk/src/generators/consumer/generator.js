@@ -48,6 +48,7 @@ const OWNER = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
  * @property {string} tool example tool name
  * @property {string} toolFile kebab-case file stem of the example tool
  * @property {string} toolVar identifier the tool is exported as
+ * @property {string} serviceVar identifier the service definition is exported as
  * @property {string} scope scope the example tool requires
  * @property {string} owner owning team (default of TOOL_OWNER)
  * @property {string} directory project folder, relative to the workspace root
@@ -108,6 +109,7 @@ export function normalizeOptions(tree, options) {
     tool,
     toolFile: names(tool).fileName,
     toolVar: names(tool).propertyName,
+    serviceVar: `${names(name).propertyName}Service`,
     scope: `${name}:read`,
     owner,
     directory,

@@ -38,6 +38,7 @@ describe('consumer generator', () => {
       'README.md',
       'package.json',
       'project.json',
+      'src/billing.service.ts',
       'src/main.ts',
       'src/tools/lookup-billing.tool.spec.ts',
       'src/tools/lookup-billing.tool.ts',
@@ -46,7 +47,7 @@ describe('consumer generator', () => {
       'tsconfig.json',
       'vitest.config.ts',
     ]);
-    expect(changes).toHaveLength(10);
+    expect(changes).toHaveLength(11);
     for (const change of changes) {
       expect(change.path.startsWith(`${dir}/`), change.path).toBe(true);
       expect(change.type).toBe('CREATE');
@@ -93,10 +94,14 @@ describe('consumer generator', () => {
 
     const main = read(tree, `${dir}/src/main.ts`);
     expect(main.split('\n')[0]).toBe("import './tracing.js';");
-    expect(main).toContain("import { lookupBilling } from './tools/lookup-billing.tool.js';");
-    expect(main).toContain("service: 'billing'");
-    expect(main).toContain('tools: [lookupBilling]');
-    expect(main).toContain("TOOL_OWNER: 'platform'");
+    expect(main).toContain("import { billingService } from './billing.service.js';");
+    expect(main).toContain('runService(billingService);');
+    const service = read(tree, `${dir}/src/billing.service.ts`);
+    expect(service).toContain("import { lookupBilling } from './tools/lookup-billing.tool.js';");
+    expect(service).toContain('export const billingService = toolConsumer({');
+    expect(service).toContain("service: 'billing'");
+    expect(service).toContain('tools: [lookupBilling]');
+    expect(service).toContain("default: 'platform'");
 
     const tool = read(tree, `${dir}/src/tools/lookup-billing.tool.ts`);
     expect(tool).toContain('export const lookupBilling = defineTool({');
@@ -104,7 +109,7 @@ describe('consumer generator', () => {
     expect(tool).toContain("scopes: ['billing:read']");
     expect(tool).toContain('annotations: { readOnlyHint: true, idempotentHint: true }');
     const spec = read(tree, `${dir}/src/tools/lookup-billing.tool.spec.ts`);
-    expect(spec).toContain("from './lookup-billing.tool.js'");
+    expect(spec).toContain("from '../billing.service.js'");
     expect(spec).toContain('/tools/lookup_billing:invoke');
     expect(spec).toContain("DATABASE_URL: 'pglite://memory'");
 
@@ -136,7 +141,9 @@ describe('consumer generator', () => {
     expect(read(tree, 'services/billing/src/tools/get-invoice.tool.ts')).toContain(
       "export const getInvoice = defineTool({\n  name: 'get_invoice',",
     );
-    expect(read(tree, 'services/billing/src/main.ts')).toContain("TOOL_OWNER: 'billing-team'");
+    expect(read(tree, 'services/billing/src/billing.service.ts')).toContain(
+      "default: 'billing-team'",
+    );
     expect(json(tree, 'services/billing/tsconfig.json')).toMatchObject({
       extends: '../../tsconfig.base.json',
     });

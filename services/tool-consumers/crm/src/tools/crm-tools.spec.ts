@@ -61,13 +61,16 @@ describe('CRM tools on an in-process database (PGlite)', () => {
   let consumer: RunningToolConsumer;
 
   beforeAll(async () => {
-    consumer = await runToolConsumer({
-      service: 'crm',
-      tools: crmTools({ CRM_MAX_CREDIT_LIMIT: MAX }),
-      migrations: crmMigrations,
-      env: { DATABASE_URL: 'pglite://memory', PORT: '0', LOG_LEVEL: 'silent' },
-      handleSignals: false,
-    });
+    consumer = await runToolConsumer(
+      {
+        service: 'crm',
+        tools: crmTools({ CRM_MAX_CREDIT_LIMIT: MAX }),
+        migrations: crmMigrations,
+      },
+      {
+        env: { DATABASE_URL: 'pglite://memory', PORT: '0', LOG_LEVEL: 'silent' },
+      },
+    );
   }, 30_000); // PGlite starts and migrates in a few seconds; more on a busy machine
   afterAll(async () => {
     await consumer?.close();

@@ -49,13 +49,16 @@ describe('ERP tools on an in-process database (PGlite)', () => {
   let consumer: RunningToolConsumer;
 
   beforeAll(async () => {
-    consumer = await runToolConsumer({
-      service: 'erp',
-      tools: erpTools,
-      migrations: erpMigrations,
-      env: { DATABASE_URL: 'pglite://memory', PORT: '0', LOG_LEVEL: 'silent' },
-      handleSignals: false,
-    });
+    consumer = await runToolConsumer(
+      {
+        service: 'erp',
+        tools: erpTools,
+        migrations: erpMigrations,
+      },
+      {
+        env: { DATABASE_URL: 'pglite://memory', PORT: '0', LOG_LEVEL: 'silent' },
+      },
+    );
   }, 30_000); // PGlite starts and migrates in a few seconds; more on a busy machine
   afterAll(async () => {
     await consumer?.close();

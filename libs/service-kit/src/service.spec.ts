@@ -1,0 +1,246 @@
+import { Controller, Get, Inject, Injectable, Module } from '@nestjs/common';
+import { Payload } from '@nestjs/microservices';
+import { createMemoryBus, MemoryBroker, OnMessage } from '@toolbus/messaging';
+import { createLogger } from '@toolbus/observability';
+import type { DataSource } from '@toolbus/persistence';
+import type { Server } from 'node:http';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  busFromConfig,
+  commonConfig,
+  ConfigError,
+  defineService,
+  env,
+  LOGGER,
+  SERVICE_CONFIG,
+  startService,
+  type ConfigOf,
+  type DatabaseConnector,
+  type Worker,
+} from './index.js';
+
+const logger = createLogger({ name: 'kit-test', level: 'silent' });
+
+const widgetConfig = {
+  ...commonConfig,
+  WIDGETS: { schema: env.int(1, 10), default: '3', description: 'How many widgets' },
+};
+type WidgetConfig = ConfigOf<typeof widgetConfig>;
+
+/** What happened, in order, across the parts of a test service. */
+const events: string[] = [];
+
+@Injectable()
+class Relay implements Worker {
+  constructor(@Inject(SERVICE_CONFIG) readonly config: WidgetConfig) {}
+  start(): void {
+    events.push(`relay started (${this.config.WIDGETS} widgets)`);
+  }
+  async stop(): Promise<void> {
+    events.push('relay stopped');
+  }
+}
+
+@Controller()
+class WidgetController {
+  constructor(@Inject(LOGGER) readonly log: unknown) {}
+  @Get('widgets')
+  widgets(): { widgets: number } {
+    return { widgets: 1 };
+  }
+}
+
+const seen: unknown[] = [];
+@Controller()
+class WidgetConsumer {
+  @OnMessage('widgets.events')
+  async handle(@Payload() value: unknown): Promise<void> {
+    seen.push(value);
+  }
+}
+
+@Module({ controllers: [WidgetController, WidgetConsumer], providers: [Relay] })
+class WidgetModule {}
+
+function widgetService(extra: { onModule?: () => void; failModule?: boolean } = {}) {
+  return defineService({
+    name: 'widgets',
+    config: widgetConfig,
+    topics: () => [{ name: 'widgets.events', partitions: 1 }],
+    module: ({ onStop, config }) => {
+      if (extra.failModule) throw new ConfigError([{ variable: 'WIDGETS', message: 'no' }]);
+      extra.onModule?.();
+      onStop('widget pool', () => void events.push(`pool closed (${config.WIDGETS})`));
+      return { module: WidgetModule };
+    },
+    workers: [Relay],
+  });
+}
+
+const env0 = { PORT: '0', LOG_LEVEL: 'silent', WIDGETS: '4', SHUTDOWN_DEADLINE_MS: '2000' };
+
+describe('startService', () => {
+  it('validates config, serves the module over HTTP and the bus, and probes', async () => {
+    const broker = new MemoryBroker();
+    const bus = createMemoryBus({ serviceName: 'host', broker, logger });
+    const service = (await startService(widgetService(), { env: env0, bus, logger }))!;
+    try {
+      expect(service.config.WIDGETS).toBe(4);
+      expect(await (await fetch(`${service.url}/widgets`)).json()).toEqual({ widgets: 1 });
+      expect(await (await fetch(`${service.url}/health/ready`)).json()).toEqual({
+        status: 'ok',
+        checks: { bus: 'up' },
+      });
+      expect(await (await fetch(`${service.url}/health/live`)).json()).toEqual({ status: 'ok' });
+      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      expect(metrics).toMatch(
+        /toolbus_http_request_duration_seconds_count\{route="\/widgets",method="GET",status="200"\} 1/,
+      );
+      // Unknown paths are one label, not one per path; errors are problem+json.
+      const missing = await fetch(`${service.url}/no/such/path/123`);
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('content-type')).toContain('application/problem+json');
+      await bus.publish('widgets.events', { type: 'dev.toolbus.widget.v1', value: { n: 1 } });
+      await expect.poll(() => seen.length).toBe(1);
+      expect(service.get(Relay).config.WIDGETS).toBe(4);
+    } finally {
+      await service.close();
+      await bus.close();
+    }
+  });
+
+  it('shuts down in one order: readiness, consumers, workers, resources, bus, database, HTTP', async () => {
+    events.length = 0;
+    const db = fakeDatabase(() => events.push('database closed'));
+    const definition = {
+      ...widgetService(),
+      database: () => ({ schema: 'widgets', migrations: [] }),
+    };
+    const service = (await startService(definition, {
+      env: env0,
+      logger,
+      database: db.connector,
+    }))!;
+    expect(events).toEqual(['relay started (4 widgets)']);
+    // The host gave no bus, so the service built its own and closes it.
+    const close = service.bus.close.bind(service.bus);
+    vi.spyOn(service.bus, 'close').mockImplementation(async (deadline) => {
+      events.push('bus closed');
+      await close(deadline);
+    });
+    const server = service.app.getHttpServer() as Server;
+    server.on('close', () => events.push('http closed'));
+    await service.close();
+    expect(events).toEqual([
+      'relay started (4 widgets)',
+      'relay stopped',
+      'pool closed (4)',
+      'bus closed',
+      'database closed',
+      'http closed',
+    ]);
+    // Closing twice runs the sequence once.
+    await service.close();
+    expect(events.filter((e) => e === 'relay stopped')).toHaveLength(1);
+  });
+
+  it('fails readiness and refuses API requests as soon as shutdown begins', async () => {
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => (release = r));
+    const definition = defineService({
+      ...widgetService(),
+      module: ({ onStop }) => {
+        onStop('slow resource', () => stuck);
+        return { module: WidgetModule };
+      },
+    });
+    const service = (await startService(definition, { env: env0, logger }))!;
+    const closed = service.close();
+    await expect.poll(async () => (await fetch(`${service.url}/health/ready`)).status).toBe(503);
+    const refused = await fetch(`${service.url}/widgets`);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(await refused.json()).toMatchObject({
+      type: 'https://toolbus.dev/problems/shutting_down',
+    });
+    expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
+    release();
+    await closed;
+  });
+
+  it('never closes a bus the host owns', async () => {
+    const bus = createMemoryBus({ serviceName: 'host', broker: new MemoryBroker(), logger });
+    const service = (await startService(widgetService(), { env: env0, bus, logger }))!;
+    await service.close();
+    expect(await bus.isHealthy()).toBe(true);
+    await bus.close();
+  });
+
+  it('with migrateOnly opens and migrates the database, then stops before anything else', async () => {
+    const db = fakeDatabase(() => undefined);
+    let built = false;
+    const definition = {
+      ...widgetService({ onModule: () => (built = true) }),
+      database: () => ({ schema: 'widgets', migrations: [] }),
+    };
+    const result = await startService(definition, {
+      env: env0,
+      logger,
+      database: db.connector,
+      migrateOnly: true,
+    });
+    expect(result).toBeUndefined();
+    expect(db.opened).toEqual(['widgets']);
+    expect(db.destroyed).toBe(true);
+    expect(built).toBe(false);
+  });
+
+  it('refuses a bad environment naming the variable, and cleans up a failed start', async () => {
+    await expect(
+      startService(widgetService(), { env: { ...env0, WIDGETS: '11' }, logger }),
+    ).rejects.toThrow(/WIDGETS: invalid value "11": must be at most 10/);
+    const db = fakeDatabase(() => undefined);
+    const definition = {
+      ...widgetService({ failModule: true }),
+      database: () => ({ schema: 'widgets', migrations: [] }),
+    };
+    await expect(
+      startService(definition, { env: env0, logger, database: db.connector }),
+    ).rejects.toBeInstanceOf(ConfigError);
+    expect(db.destroyed).toBe(true);
+  });
+});
+
+describe('busFromConfig', () => {
+  it('chooses the in-memory bus when no brokers are configured', async () => {
+    const bus = busFromConfig(
+      'kit',
+      { KAFKA_SESSION_TIMEOUT_MS: 10_000, SHUTDOWN_DEADLINE_MS: 1000 },
+      logger,
+    );
+    expect(bus.kind).toBe('memory');
+    await bus.close();
+  });
+});
+
+/** A connector that hands out a stand-in DataSource and records what happens to it. */
+function fakeDatabase(onDestroy: () => void) {
+  const state = {
+    opened: [] as string[],
+    destroyed: false,
+    connector: {
+      open: async ({ schema }) => {
+        state.opened.push(schema);
+        return {
+          isInitialized: true,
+          query: async () => [{ '?column?': 1 }],
+          destroy: async () => {
+            state.destroyed = true;
+            onDestroy();
+          },
+        } as unknown as DataSource;
+      },
+    } as DatabaseConnector,
+  };
+  return state;
+}

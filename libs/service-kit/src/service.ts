@@ -1,0 +1,220 @@
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { platformTopics, type TopicSpec } from '@toolbus/contracts';
+import type { MessageBus } from '@toolbus/messaging';
+import { createLogger, type Logger } from '@toolbus/observability';
+import type { DataSource, MigrationInterface } from '@toolbus/persistence';
+import type { ConfigOf, ConfigSpec } from './config.js';
+import { loadConfig } from './config.js';
+import { busFromConfig, runMain } from './bootstrap.js';
+import { urlDatabase, type DatabaseConnector } from './database.js';
+import type { ReadinessCheck } from './health.js';
+import { createServiceApp } from './service-app.js';
+import { ShutdownSequence } from './shutdown.js';
+
+/** Something a service runs beside its handlers (an outbox relay, a watcher): started after the
+ * server listens, stopped once the bus consumers have drained. */
+export interface Worker {
+  start(): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
+
+/** What a host hands a service. Whatever it omits, the service builds from its own config. */
+export interface ServiceHost {
+  /** Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** A bus the host owns (the embedded platform's one in-memory bus): the service never closes it. */
+  bus?: MessageBus;
+  /** Opens the service's database schema; default: from its `DATABASE_URL`. */
+  database?: DatabaseConnector;
+  /** Exit on SIGTERM/SIGINT after the shutdown sequence. Default false; `runService` sets it. */
+  handleSignals?: boolean;
+  /** Apply the migrations and stop (the chart's migration Job). Default false. */
+  migrateOnly?: boolean;
+}
+
+/** Common variables every definition's config includes (see `commonConfig`). */
+type CommonVars = {
+  HOST: string;
+  PORT: number;
+  LOG_LEVEL: string;
+  KAFKA_BROKERS?: string[];
+  KAFKA_SESSION_TIMEOUT_MS: number;
+  SHUTDOWN_DEADLINE_MS: number;
+};
+
+/** What a service's `module()` gets: its typed config and the I/O it was given or built. */
+export interface ServiceContext<C> {
+  readonly name: string;
+  readonly config: C;
+  readonly logger: Logger;
+  readonly bus: MessageBus;
+  /** The service's database, when its definition declares one. */
+  readonly db: DataSource | undefined;
+  /**
+   * Closes something `module()` created (a catalog view, a client pool) during shutdown, after
+   * the consumers drained and the workers stopped; the last registered closes first.
+   */
+  onStop(what: string, stop: () => void | Promise<void>): void;
+}
+
+/** One service, declared once: the embedded platform and `main.ts` both start it from this. */
+export interface ServiceDefinition<S extends ConfigSpec> {
+  /** Names the logger, the CloudEvents source and the consumer-group prefix. */
+  name: string;
+  /** Every variable the service reads, `commonConfig` included. */
+  config: S;
+  /** The service's own schema and migrations; omit for a service without a database. */
+  database?(config: ConfigOf<S>): {
+    schema: string;
+    migrations: Array<new () => MigrationInterface>;
+  };
+  /** Topics created at start-up when missing. Default: the platform's topics. */
+  topics?(config: ConfigOf<S>): TopicSpec[];
+  /** Handler concurrency per topic, overriding the handlers' decorators. */
+  concurrency?(config: ConfigOf<S>): Record<string, number>;
+  /** Largest request body; default Fastify's 1 MiB. */
+  bodyLimit?(config: ConfigOf<S>): number;
+  /**
+   * The root module. It may await what must exist before the first message is taken (a
+   * catalog snapshot); its providers inject the context through `SERVICE_CONFIG`, `LOGGER`,
+   * `MESSAGE_BUS` and `DATA_SOURCE`.
+   */
+  module(context: ServiceContext<ConfigOf<S>>): DynamicModule | Promise<DynamicModule>;
+  /** Dependencies beyond the bus and the database that /health/ready checks (Redis...). */
+  readiness?(context: ServiceContext<ConfigOf<S>>): ReadinessCheck[];
+  /** Providers implementing {@link Worker}, started in this order and stopped in reverse. */
+  workers?: Array<Type<Worker> | symbol | string>;
+  /** Runs once the server listens and the workers started (background registration). */
+  started?(service: RunningService<ConfigOf<S>>): void | Promise<void>;
+}
+
+/** A started service; `D` is `DataSource` for a service that declares a database. */
+export interface RunningService<C, D extends DataSource | undefined = DataSource | undefined> {
+  readonly name: string;
+  readonly config: C;
+  readonly logger: Logger;
+  readonly bus: MessageBus;
+  readonly db: D;
+  readonly app: INestApplication;
+  /** Base URL of the HTTP server (`http://127.0.0.1:<port>`). */
+  readonly url: string;
+  /** A provider of the running app (`service.get(CatalogService)`). */
+  get<T>(token: Type<T> | symbol | string): T;
+  /** The shutdown sequence (see {@link startService}); safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Declares a service; the identity function that gives the definition its types. */
+export function defineService<S extends ConfigSpec>(
+  definition: ServiceDefinition<S>,
+): ServiceDefinition<S> {
+  return definition;
+}
+
+/**
+ * Starts a service on what the host gives it: validated config, logger, database (migrated),
+ * bus (topics ensured), the root module in one Nest app whose bus handlers start consuming
+ * before the HTTP server listens (ready means consuming), then the workers.
+ *
+ * One shutdown path, bounded by `SHUTDOWN_DEADLINE_MS`: readiness fails at once, the bus
+ * consumers drain their in-flight messages, the workers stop, what `module()` registered
+ * closes, then the bus (unless the host owns it), then the database, and last the HTTP server,
+ * so probes and the final metrics scrape answer until the end.
+ *
+ * Resolves `undefined` after `migrateOnly`.
+ */
+export async function startService<S extends ConfigSpec>(
+  definition: ServiceDefinition<S>,
+  host: ServiceHost = {},
+): Promise<RunningService<ConfigOf<S>> | undefined> {
+  const config = loadConfig(definition.config, host.env ?? process.env);
+  const common = config as unknown as CommonVars;
+  const name = definition.name;
+  const logger = host.logger ?? createLogger({ name, level: common.LOG_LEVEL });
+  const shutdown = new ShutdownSequence(logger, common.SHUTDOWN_DEADLINE_MS);
+
+  let db: DataSource | undefined;
+  const database = definition.database?.(config);
+  if (database) {
+    db = await (host.database ?? urlDatabase(config as unknown as { DATABASE_URL: string })).open({
+      ...database,
+      logger,
+    });
+    const opened = db;
+    shutdown.add('database', 'database', () => opened.destroy());
+  }
+  if (host.migrateOnly) {
+    await shutdown.run();
+    logger.info({ service: name }, 'migrations applied; exiting (--migrate-only)');
+    return undefined;
+  }
+  try {
+    const bus = host.bus ?? busFromConfig(name, common, logger);
+    if (!host.bus) shutdown.add('bus', 'bus', () => bus.close(shutdown.remainingMs()));
+    await bus.ensureTopics(definition.topics?.(config) ?? platformTopics());
+    const context: ServiceContext<ConfigOf<S>> = {
+      name,
+      config,
+      logger,
+      bus,
+      db,
+      onStop: (what, stop) => shutdown.add('resources', what, stop),
+    };
+    const module = await definition.module(context);
+    const { app, consumers, draining } = await createServiceApp({
+      context,
+      module,
+      readiness: definition.readiness?.(context),
+      bodyLimit: definition.bodyLimit?.(config),
+      concurrency: definition.concurrency?.(config),
+      deadlineMs: common.SHUTDOWN_DEADLINE_MS,
+    });
+    shutdown.onBegin(() => draining.start());
+    shutdown.add('consumers', 'bus consumers', () => consumers.close());
+    // Nest's own close: lifecycle hooks, then the HTTP server.
+    shutdown.add('http', 'http server', () => app.close());
+    await app.listen(common.PORT, common.HOST);
+    for (const token of definition.workers ?? []) {
+      const worker = app.get<Worker>(token as Type<Worker>);
+      await worker.start();
+      shutdown.add('workers', describeToken(token), () => worker.stop());
+    }
+    const url = (await app.getUrl()).replace('[::1]', '127.0.0.1').replace('0.0.0.0', '127.0.0.1');
+    const running: RunningService<ConfigOf<S>> = {
+      name,
+      config,
+      logger,
+      bus,
+      db,
+      app,
+      url,
+      get: (token) => app.get(token as Type<never>),
+      close: () => shutdown.run(),
+    };
+    await definition.started?.(running);
+    if (host.handleSignals) shutdown.exitOnSignals(name);
+    logger.info({ host: common.HOST, port: common.PORT, url }, `${name} started`);
+    return running;
+  } catch (error) {
+    await shutdown.run().catch(() => undefined);
+    throw error;
+  }
+}
+
+function describeToken(token: Type<Worker> | symbol | string): string {
+  return typeof token === 'function' ? token.name : String(token);
+}
+
+/**
+ * A service's `main.ts`: starts it from the environment, exits on SIGTERM/SIGINT after the
+ * shutdown sequence, and with `--migrate-only` applies the migrations and exits 0 (the chart's
+ * migration Job). A configuration error prints the bad variables and exits 1.
+ */
+export function runService<S extends ConfigSpec>(definition: ServiceDefinition<S>): void {
+  runMain(definition.name, async () => {
+    const migrateOnly = process.argv.includes('--migrate-only');
+    const running = await startService(definition, { handleSignals: true, migrateOnly });
+    if (!running) process.exit(0);
+  });
+}

@@ -1,2 +1,0 @@
-/** Injection tokens of the model shim. */
-export const MODEL_SHIM_CONFIG = Symbol.for('toolbus.model-shim.config');

@@ -35,9 +35,6 @@ const boundaries = (allowTesting) => [
     enforceBuildableLibDependency: false,
     allow: [],
     banTransitiveDependencies: false,
-    // libs/testing calls tool consumers over the bus, and messaging's own tests use libs/testing:
-    // a cycle of test code only (messaging's build does not wait for testing: its project.json).
-    ignoredCircularDependencies: [['messaging', 'testing']],
     depConstraints: constraints(allowTesting),
   },
 ];

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { renderMetrics } from '@toolbus/observability';
 import type { FastifyReply } from 'fastify';
+import { Public } from './public.decorator.js';
 
 /** A dependency the service cannot serve without (Kafka, PostgreSQL, Redis...). */
 export interface ReadinessCheck {
@@ -41,6 +42,7 @@ export class HealthService {
 }
 
 @Controller()
+@Public('health probes and Prometheus scrapes: the kubelet and the scraper carry no token')
 export class HealthController {
   constructor(private readonly health: HealthService) {}
 

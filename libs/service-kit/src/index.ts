@@ -18,3 +18,4 @@ export {
 } from './health.js';
 export { PinoNestLogger } from './logger.js';
 export { invalidInput, ProblemError, ProblemFilter } from './problem.js';
+export { Public, PUBLIC_ROUTE } from './public.decorator.js';

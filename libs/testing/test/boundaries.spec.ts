@@ -88,6 +88,26 @@ describe('module boundaries', () => {
     );
   });
 
+  it('fails a service controller whose route is neither guarded nor public', async () => {
+    const controller = [
+      "import { Controller, Get } from '@nestjs/common';",
+      '',
+      "@Controller('probe')",
+      'export class ProbeController {',
+      '  @Get()',
+      '  list(): string[] {',
+      '    return [];',
+      '  }',
+      '}',
+      '',
+    ].join('\n');
+    expect(await problems('services/registry/src/probe/probe.controller.ts', controller)).toEqual([
+      "toolbus/routes-guarded-or-public: Route ProbeController.list (@Get) is neither guarded nor public: add @UseGuards(AuthGuard) to it or its controller, or mark it @Public('<why it needs no token>').",
+    ]);
+    // Test code may stand up bare routes.
+    expect(await problems('services/registry/test/probe.int-spec.ts', controller)).toEqual([]);
+  });
+
   it('keeps kafkajs behind the messaging library', async () => {
     const found = await problems(
       'services/model-shim/src/boundary-probe.ts',

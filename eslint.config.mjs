@@ -2,9 +2,11 @@ import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
+import toolbus from './tools/eslint-plugin/index.mjs';
 
 // Tag constraints: services depend on libraries, libraries never on services, contracts on
-// nothing but contracts, and only test code on libs/testing (the second block below).
+// nothing but contracts, and only test code on the type:testing libraries (libs/testing,
+// libs/testing-bus: the second block below).
 const constraints = (allowTesting) => [
   {
     sourceTag: 'type:service',
@@ -35,9 +37,6 @@ const boundaries = (allowTesting) => [
     enforceBuildableLibDependency: false,
     allow: [],
     banTransitiveDependencies: false,
-    // libs/testing calls tool consumers over the bus, and messaging's own tests use libs/testing:
-    // a cycle of test code only (messaging's build does not wait for testing: its project.json).
-    ignoredCircularDependencies: [['messaging', 'testing']],
     depConstraints: constraints(allowTesting),
   },
 ];
@@ -106,6 +105,13 @@ export default tseslint.config(
   {
     files: testFiles,
     rules: { '@nx/enforce-module-boundaries': boundaries(true) },
+  },
+  {
+    // Every HTTP route is guarded or says why it is public; test code may stand up bare routes.
+    files: ['**/*.ts'],
+    ignores: testFiles,
+    plugins: { toolbus },
+    rules: { 'toolbus/routes-guarded-or-public': 'error' },
   },
   {
     // The one place allowed to talk to kafkajs directly.

@@ -8,17 +8,13 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Principal } from '@toolbus/contracts';
-import { ProblemError } from '@toolbus/service-kit';
+import { ProblemError, PUBLIC_ROUTE } from '@toolbus/service-kit';
 import { hasScopes, TokenVerifier, UnauthenticatedError } from './tokens.js';
 
 const SCOPES = 'toolbus:scopes';
-const PUBLIC = 'toolbus:public';
 
 /** The scopes a route needs (all of them). */
 export const RequireScopes = (...scopes: string[]) => SetMetadata(SCOPES, scopes);
-
-/** A route anyone may call (health, the OpenAPI document). */
-export const Public = () => SetMetadata(PUBLIC, true);
 
 interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -48,7 +44,8 @@ export class AuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
+    // `Public(reason)` stores its reason: any reason means the route needs no token.
+    if (this.reflector.getAllAndOverride<string>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers['authorization'];
     try {

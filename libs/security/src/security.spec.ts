@@ -2,8 +2,18 @@ import { mkdtemp, rm, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueToken, TEST_JWT_SECRET } from '@toolbus/testing';
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasScope, hasScopes, SecretStore, TokenVerifier, UnauthenticatedError } from './index.js';
+import {
+  AuthGuard,
+  hasScope,
+  hasScopes,
+  Public,
+  SecretStore,
+  TokenVerifier,
+  UnauthenticatedError,
+} from './index.js';
 
 const config = {
   AUTH_JWT_SECRET: TEST_JWT_SECRET,
@@ -57,6 +67,47 @@ describe('TokenVerifier', () => {
     expect(() => new TokenVerifier({ AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' })).toThrow(
       /AUTH_JWKS_URL or AUTH_JWT_SECRET/,
     );
+  });
+});
+
+describe('AuthGuard', () => {
+  const guard = new AuthGuard(new TokenVerifier(config), new Reflector());
+
+  @Public('the OpenAPI document')
+  class DocsController {
+    get(): void {}
+  }
+  class ToolsController {
+    @Public('health probes')
+    live(): void {}
+    list(): void {}
+  }
+
+  const http = (
+    controller: new () => object,
+    handler: () => void,
+    headers: Record<string, string> = {},
+  ): ExecutionContext =>
+    ({
+      getType: () => 'http',
+      getHandler: () => handler,
+      getClass: () => controller,
+      switchToHttp: () => ({ getRequest: () => ({ headers }) }),
+    }) as unknown as ExecutionContext;
+
+  it('lets a route marked public (on it or its controller) through without a token', async () => {
+    await expect(
+      guard.canActivate(http(DocsController, DocsController.prototype.get)),
+    ).resolves.toBe(true);
+    await expect(
+      guard.canActivate(http(ToolsController, ToolsController.prototype.live)),
+    ).resolves.toBe(true);
+  });
+
+  it('answers 401 on an unmarked route without a token', async () => {
+    await expect(
+      guard.canActivate(http(ToolsController, ToolsController.prototype.list)),
+    ).rejects.toMatchObject({ status: 401, code: 'unauthenticated' });
   });
 });
 

@@ -11,6 +11,7 @@ import {
 import { renderMetrics } from '@toolbus/observability';
 import type { FastifyReply } from 'fastify';
 import { ProblemError, sendProblem } from './problem.js';
+import { Public } from './public.decorator.js';
 
 /** A dependency the service cannot serve without (Kafka, PostgreSQL, Redis...). */
 export interface ReadinessCheck {
@@ -56,6 +57,7 @@ export class HealthService {
 }
 
 @Controller()
+@Public('health probes and Prometheus scrapes: the kubelet and the scraper carry no token')
 export class HealthController {
   constructor(private readonly health: HealthService) {}
 

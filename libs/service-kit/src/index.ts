@@ -31,3 +31,4 @@ export {
   type ServiceHost,
   type Worker,
 } from './service.js';
+export { Public, PUBLIC_ROUTE } from './public.decorator.js';

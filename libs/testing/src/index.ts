@@ -15,14 +15,6 @@ export { readmeTable } from './readme.js';
 export { issueToken, TEST_JWT_SECRET, type TestTokenClaims } from './tokens.js';
 export { completedOf, failureOf, toolCall, type ToolCallOptions } from './tool-calls.js';
 export {
-  consumerTestEnv,
-  startToolCaller,
-  type ToolAnswer,
-  type ToolCaller,
-  type ToolCallerCallOptions,
-  type ToolCallerOptions,
-} from './tool-caller.js';
-export {
   startMcpHttpServer,
   type McpHttpServerOptions,
   type McpHttpTestServer,

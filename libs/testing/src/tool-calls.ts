@@ -44,7 +44,7 @@ export function toolCall(
   };
 }
 
-/** A runtime's reply (`ToolReply`), or an answer off the bus (`ToolCaller.call`). */
+/** A runtime's reply (`ToolReply`), or an answer off the bus (`ToolCaller.call` of `@toolbus/testing-bus`). */
 type ToolOutcome =
   | { ok: true; completed: ToolCallCompleted }
   | { ok: false; failed: ToolCallFailed }

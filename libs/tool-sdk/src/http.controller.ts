@@ -1,7 +1,7 @@
 import { Body, Controller, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { ErrorClass, ToolCallCompleted } from '@toolbus/contracts';
-import { ProblemError } from '@toolbus/service-kit';
+import { ProblemError, Public } from '@toolbus/service-kit';
 import { ToolRuntime } from './runtime.js';
 
 export const TOOL_RUNTIME_OPTIONS = Symbol.for('toolbus.tool-sdk.http');
@@ -24,6 +24,7 @@ const STATUS: Record<ErrorClass, number> = {
  * `x-toolbus-timeout-ms`, default 2 s. Failures are problem+json carrying the tool error.
  */
 @Controller('tools')
+@Public('called by the orchestrator; each call is authorized by its call grant (hardening issue)')
 export class ToolHttpController {
   constructor(
     private readonly runtime: ToolRuntime,

@@ -7,13 +7,8 @@ import {
 } from '@toolbus/contracts';
 import { createLogger } from '@toolbus/observability';
 import type { MigrationInterface, QueryRunner } from '@toolbus/persistence';
-import {
-  consumerTestEnv,
-  startToolCaller,
-  toolCall,
-  uniqueName,
-  type ToolCaller,
-} from '@toolbus/testing';
+import { toolCall, uniqueName } from '@toolbus/testing';
+import { consumerTestEnv, startToolCaller, type ToolCaller } from '@toolbus/testing-bus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {

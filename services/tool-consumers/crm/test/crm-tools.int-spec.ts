@@ -1,15 +1,7 @@
 import { Messages, type ToolCallRequested } from '@toolbus/contracts';
 import { createLogger } from '@toolbus/observability';
-import {
-  completedOf,
-  consumerTestEnv,
-  failureOf,
-  startToolCaller,
-  toolCall,
-  uniqueName,
-  waitFor,
-  type ToolCaller,
-} from '@toolbus/testing';
+import { completedOf, failureOf, toolCall, uniqueName, waitFor } from '@toolbus/testing';
+import { consumerTestEnv, startToolCaller, type ToolCaller } from '@toolbus/testing-bus';
 import { runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crmMigrations, crmTools } from '../src/index.js';

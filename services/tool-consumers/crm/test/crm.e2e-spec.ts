@@ -1,6 +1,7 @@
 import { Messages, type ToolCallRequested } from '@toolbus/contracts';
 import { openDatabase } from '@toolbus/persistence';
-import { completedOf, infraFromEnv, startToolCaller, uniqueName } from '@toolbus/testing';
+import { completedOf, infraFromEnv, uniqueName } from '@toolbus/testing';
+import { startToolCaller } from '@toolbus/testing-bus';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startConsumerProcess, type ConsumerProcess } from './consumer-process.js';
 

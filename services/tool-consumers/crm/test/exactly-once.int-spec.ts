@@ -2,13 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Messages, ToolCallCompleted, type ToolCallRequested } from '@toolbus/contracts';
 import { createLogger } from '@toolbus/observability';
 import { openDatabase, type DataSource } from '@toolbus/persistence';
-import {
-  infraFromEnv,
-  startToolCaller,
-  uniqueName,
-  type ToolAnswer,
-  type ToolCaller,
-} from '@toolbus/testing';
+import { infraFromEnv, uniqueName } from '@toolbus/testing';
+import { startToolCaller, type ToolAnswer, type ToolCaller } from '@toolbus/testing-bus';
 import { CreateToolCallDedup1732406400000 } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crmMigrations } from '../src/index.js';

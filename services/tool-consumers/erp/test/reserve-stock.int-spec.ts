@@ -1,14 +1,12 @@
 import { Messages, type ToolCallCompleted, type ToolCallFailed } from '@toolbus/contracts';
 import { createLogger } from '@toolbus/observability';
+import { completedOf, toolCall, uniqueName } from '@toolbus/testing';
 import {
-  completedOf,
   consumerTestEnv,
   startToolCaller,
-  toolCall,
-  uniqueName,
   type ToolAnswer,
   type ToolCaller,
-} from '@toolbus/testing';
+} from '@toolbus/testing-bus';
 import { runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { erpMigrations, erpTools } from '../src/index.js';

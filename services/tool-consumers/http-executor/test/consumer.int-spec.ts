@@ -1,15 +1,8 @@
 import { toolRequestsTopic, type ToolCallRequested } from '@toolbus/contracts';
 import { RegistryView } from '@toolbus/registry-client';
 import { SecretStore } from '@toolbus/security';
-import {
-  completedOf,
-  consumerTestEnv,
-  failureOf,
-  startToolCaller,
-  toolCall,
-  uniqueName,
-  type ToolCaller,
-} from '@toolbus/testing';
+import { completedOf, failureOf, toolCall, uniqueName } from '@toolbus/testing';
+import { consumerTestEnv, startToolCaller, type ToolCaller } from '@toolbus/testing-bus';
 import { runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpExecutorOwnConfig, HttpToolExecutor, HttpToolProvider } from '../src/index.js';

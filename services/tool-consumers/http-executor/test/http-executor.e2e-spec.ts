@@ -9,12 +9,12 @@ import {
   infraFromEnv,
   issueToken,
   startServiceProcess,
-  startToolCaller,
   TEST_JWT_SECRET,
   toolCall,
   uniqueName,
   waitFor,
 } from '@toolbus/testing';
+import { startToolCaller } from '@toolbus/testing-bus';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startConsumerProcess, type ConsumerProcess } from './consumer-process.js';

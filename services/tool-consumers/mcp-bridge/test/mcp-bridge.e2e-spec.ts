@@ -12,12 +12,12 @@ import {
   issueToken,
   startMcpHttpServer,
   startServiceProcess,
-  startToolCaller,
   TEST_JWT_SECRET,
   toolCall,
   uniqueName,
   type ServiceProcess,
 } from '@toolbus/testing';
+import { startToolCaller } from '@toolbus/testing-bus';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 

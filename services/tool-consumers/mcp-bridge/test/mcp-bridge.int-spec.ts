@@ -12,19 +12,17 @@ import { RegistryView } from '@toolbus/registry-client';
 import { SecretStore } from '@toolbus/security';
 import {
   completedOf,
-  consumerTestEnv,
   createMcpStdioFixture,
   failureOf,
   startMcpHttpServer,
-  startToolCaller,
   TINY_PNG_BASE64,
   toolCall,
   uniqueName,
   waitFor,
   type McpHttpTestServer,
   type McpStdioFixture,
-  type ToolCaller,
 } from '@toolbus/testing';
+import { consumerTestEnv, startToolCaller, type ToolCaller } from '@toolbus/testing-bus';
 import {
   BusinessError,
   RetryableToolError,

@@ -9,8 +9,7 @@ import {
 } from '@toolbus/contracts';
 import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
 import { createLogger, type Logger } from '@toolbus/observability';
-import { infraFromEnv } from './infra.js';
-import { uniqueName } from './wait.js';
+import { infraFromEnv, uniqueName } from '@toolbus/testing';
 
 /** A tool consumer's answer to one call, as the caller receives it from `tool_responses`. */
 export type ToolAnswer = IncomingMessage<ToolCallCompleted | ToolCallFailed>;
@@ -47,7 +46,8 @@ export interface ToolCaller {
 /**
  * A caller of tool consumers over the real Kafka (`infraFromEnv()`), as the orchestrator calls
  * them: its own unique service name, replies prepared on `tool_responses`, and the topics of each
- * service ensured before its first call. Pass the answers to `completedOf` / `failureOf`.
+ * service ensured before its first call. Pass the answers to `completedOf` / `failureOf` of
+ * `@toolbus/testing`.
  */
 export async function startToolCaller(options: ToolCallerOptions = {}): Promise<ToolCaller> {
   const logger =

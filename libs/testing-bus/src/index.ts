@@ -1,0 +1,8 @@
+export {
+  consumerTestEnv,
+  startToolCaller,
+  type ToolAnswer,
+  type ToolCaller,
+  type ToolCallerCallOptions,
+  type ToolCallerOptions,
+} from './tool-caller.js';

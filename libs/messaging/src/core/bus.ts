@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '@toolbus/observability';
 import { encodeRecord } from './envelope.js';
 import { BusClosedError } from './errors.js';
 import { busMetrics } from './metrics.js';
+import { payloadReader } from './payload-reader.js';
 import { ReplyRoutes, type ReplyRouteStats } from './reply-router.js';
 import {
   answering,
@@ -185,6 +186,7 @@ export class TransportBus implements MessageBus {
     extra: ConsumeExtras = {},
   ): Promise<Subscription> {
     this.assertOpen();
+    const reader = payloadReader(options);
     this.bindGroup(options.groupId, options.topic);
     const subscription = await startSubscription(
       {
@@ -194,6 +196,7 @@ export class TransportBus implements MessageBus {
         stopped: (s) => this.subscriptions.delete(s),
       },
       options,
+      reader,
       handler,
       extra,
     );

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
-  describeIssues,
   fromCloudEventHeaders,
   toCloudEventHeaders,
   type CloudEventAttributes,
   type Headers,
 } from '@toolbus/contracts';
 import { errorMessage, PoisonMessageError } from './errors.js';
+import type { PayloadReader } from './payload-reader.js';
 import type { ProduceRecord, RawRecord } from './transport.js';
-import type { IncomingMessage, OutgoingMessage, SubscribeOptions } from './types.js';
+import type { IncomingMessage, OutgoingMessage } from './types.js';
 
 /**
  * A message as a record: the JSON value and the CloudEvents attributes as `ce_*` headers over
@@ -37,13 +37,13 @@ export function encodeRecord<T>(
 }
 
 /**
- * A record as a message: envelope, accepted type, JSON value and payload schema checked in
- * that order; the first that fails throws PoisonMessageError saying what was wrong.
+ * A record as a message: envelope, accepted type, JSON value and payload (by `reader`) checked
+ * in that order; the first that fails throws PoisonMessageError saying what was wrong.
  */
 export function decodeRecord<T>(
   record: RawRecord,
   signal: AbortSignal,
-  options: Pick<SubscribeOptions<T>, 'schema' | 'types'>,
+  reader: PayloadReader,
 ): IncomingMessage<T> {
   let event: CloudEventAttributes;
   try {
@@ -51,27 +51,20 @@ export function decodeRecord<T>(
   } catch (error) {
     throw new PoisonMessageError(errorMessage(error));
   }
-  if (options.types && !options.types.includes(event.type)) {
+  if (reader.types && !reader.types.includes(event.type)) {
     throw new PoisonMessageError(
-      `unexpected ce_type "${event.type}": this consumer accepts ${options.types.join(', ')}`,
+      `unexpected ce_type "${event.type}": this consumer accepts ${reader.types.join(', ')}`,
     );
   }
   if (record.value === null || record.value.length === 0)
     throw new PoisonMessageError('message has no value: expected a JSON payload');
-  let value: unknown;
+  let json: unknown;
   try {
-    value = JSON.parse(record.value.toString('utf8'));
+    json = JSON.parse(record.value.toString('utf8'));
   } catch (error) {
     throw new PoisonMessageError(`value is not JSON: ${errorMessage(error)}`);
   }
-  if (options.schema) {
-    const parsed = options.schema.safeParse(value);
-    if (!parsed.success)
-      throw new PoisonMessageError(
-        `payload does not match ${event.type}: ${describeIssues(parsed.error)}`,
-      );
-    value = parsed.data;
-  }
+  const { value, kind } = reader.read(event.type, json);
   return {
     topic: record.topic,
     partition: record.partition,
@@ -80,6 +73,7 @@ export function decodeRecord<T>(
     value: value as T,
     headers: record.headers,
     event,
+    ...(kind ? { kind } : {}),
     attempt: 1,
     signal,
   };

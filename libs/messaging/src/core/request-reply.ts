@@ -3,6 +3,7 @@ import { CE_HEADERS, describeIssues, type Headers } from '@toolbus/contracts';
 import type { z } from 'zod';
 import type { DeadLetterInfo } from './dispatcher.js';
 import { decodeRecord, encodeRecord } from './envelope.js';
+import { ANY_PAYLOAD } from './payload-reader.js';
 import { RequestFailedError, RequestTimeoutError } from './errors.js';
 import { busMetrics } from './metrics.js';
 import type { ReplyRouter } from './reply-router.js';
@@ -87,7 +88,7 @@ export function readReply<R>(
   topic: string,
   replySchema: z.ZodType<R> | undefined,
 ): IncomingMessage<R> {
-  const decoded = decodeRecord<R>(record, new AbortController().signal, {});
+  const decoded = decodeRecord<R>(record, new AbortController().signal, ANY_PAYLOAD);
   if (decoded.event.type === REQUEST_FAILED_TYPE) {
     const value = decoded.value as { reason?: string };
     throw new RequestFailedError(topic, value.reason ?? 'unknown', false);

@@ -3,6 +3,7 @@ import type { Logger } from '@toolbus/observability';
 import { Dispatcher, type DeadLetterInfo, type DispatcherOptions } from './dispatcher.js';
 import { decodeRecord } from './envelope.js';
 import { PoisonMessageError } from './errors.js';
+import type { PayloadReader } from './payload-reader.js';
 import { busMetrics } from './metrics.js';
 import { inConsumerSpan } from './tracing.js';
 import type { ProduceRecord, RawRecord, Transport } from './transport.js';
@@ -46,6 +47,7 @@ export interface ConsumeExtras {
 export async function startSubscription<T>(
   ctx: SubscriptionContext,
   options: SubscribeOptions<T>,
+  reader: PayloadReader,
   handler: MessageHandler<T>,
   extra: ConsumeExtras,
 ): Promise<Subscription> {
@@ -55,7 +57,7 @@ export async function startSubscription<T>(
     concurrency: options.concurrency ?? 8,
     retry: { ...DEFAULT_RETRY, ...options.retry },
     logger,
-    decode: decodeStep(options, extra),
+    decode: decodeStep(reader, extra),
     handle: handleStep(options, handler),
     deadLetter: deadLetterStep(ctx.transport, options, logger, extra),
     observe: observeStep({ topic, group: groupId }),
@@ -84,11 +86,11 @@ export async function startSubscription<T>(
 }
 
 function decodeStep<T>(
-  options: SubscribeOptions<T>,
+  reader: PayloadReader,
   extra: ConsumeExtras,
 ): DispatcherOptions<T>['decode'] {
   return (record, signal) => {
-    const message = decodeRecord(record, signal, options);
+    const message = decodeRecord<T>(record, signal, reader);
     if (extra.requireReplyTo && (!message.event.correlationid || !message.event.replyto)) {
       throw new PoisonMessageError(
         'request has no ce_correlationid or ce_replyto header: send requests with MessageBus.request()',

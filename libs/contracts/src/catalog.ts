@@ -45,6 +45,8 @@ const NAME = /^[a-z0-9_]+(\.[a-z0-9_]+)+$/;
  * Declares one version of a message. Its `ce_type` is derived: `dev.toolbus.<name>.v<version>`.
  * A v2 declares `upcast: { from: v1, lift }` when a v1 payload can be turned into a v2 one, which
  * lets subscribers written for v2 accept producers that still send v1 (docs/contracts.md).
+ * TypeScript widens string literals the lift returns (`'normal'` becomes string) while it
+ * still infers `schema`'s type in the same call: write them `'normal' as const`.
  */
 export function messageKind<S extends z.ZodType, P extends MessageKind = MessageKind>(
   name: string,

@@ -1,14 +1,18 @@
 export { AskCompleted, AskFailed, AskProgress, AskRequested, ToolCallSummary } from './ask.js';
 export { AuditEvent } from './audit.js';
 export {
+  AllMessageKinds,
   InvalidPayloadError,
-  Messages,
+  messageKind,
   messageKindOfType,
+  Messages,
+  OtherMessageVersions,
   parsePayload,
   SharedSchemas,
   type MessageKind,
   type MessageName,
   type PayloadOf,
+  type Upcast,
 } from './catalog.js';
 export {
   CE_HEADERS,
@@ -36,7 +40,13 @@ export {
   ToolName,
   Usage,
 } from './common.js';
-export { exportJsonSchemas } from './json-schema.js';
+export { exportJsonSchemas, schemaFileOf } from './json-schema.js';
+export {
+  breakingSchemaChanges,
+  releaseCompatProblems,
+  type BreakingChange,
+  type JsonSchema,
+} from './schema-compat.js';
 export {
   ChatMessage,
   ContentPart,
@@ -50,6 +60,7 @@ export {
   ToolUsePart,
 } from './model.js';
 export { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './tool-call.js';
+export { upcastPath, upcastPayload } from './upcast.js';
 export {
   HttpAuth,
   HttpBinding,

@@ -1,4 +1,6 @@
-export { DLQ_HEADERS, REQUEST_FAILED_TYPE, TransportBus, type BusOptions } from './core/bus.js';
+export { TransportBus, type BusOptions } from './core/bus.js';
+export { REQUEST_FAILED_TYPE } from './core/request-reply.js';
+export { DLQ_HEADERS } from './core/subscription.js';
 export {
   BusClosedError,
   isRetryable,

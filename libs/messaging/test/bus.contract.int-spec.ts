@@ -1,11 +1,18 @@
 import { trace } from '@opentelemetry/api';
-import { CE_HEADERS, dlqTopic, Messages, toCloudEventHeaders } from '@toolbus/contracts';
+import {
+  CE_HEADERS,
+  dlqTopic,
+  messageKind,
+  Messages,
+  toCloudEventHeaders,
+} from '@toolbus/contracts';
 import { startTelemetry } from '@toolbus/observability';
 import { deferred, uniqueName, waitFor } from '@toolbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   DLQ_HEADERS,
+  forKind,
   NonRetryableError,
   RequestFailedError,
   RequestTimeoutError,
@@ -26,6 +33,15 @@ const adapters: Array<[string, () => BusHarness]> = [
 const Greeting = z.object({ text: z.string(), n: z.number().int() });
 type Greeting = z.infer<typeof Greeting>;
 const GREETING = 'dev.toolbus.test.greeting.v1';
+
+/** Two versions of one message: v2 adds a required `lang`, and says how to lift a v1 to it. */
+const GreetingV1 = messageKind('test.greeting', 1, Greeting);
+const GreetingV2 = messageKind(
+  'test.greeting',
+  2,
+  z.object({ text: z.string(), n: z.number().int(), lang: z.string().min(2) }),
+  { upcast: { from: GreetingV1, lift: (v1) => ({ ...v1, lang: 'en' }) } },
+);
 
 function collect<T>(bus: MessageBus, topic: string, groupId = uniqueName('g')) {
   const seen: IncomingMessage<T>[] = [];
@@ -249,6 +265,77 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     expect(dead[0]!.headers['x-who']).toBe('legacy-producer');
     expect(dead[0]!.key).toBe('legacy');
     expect(dead[1]!.value?.toString()).toBe('{not json');
+  });
+
+  it('accepts v1 and v2 of a message, each validated by its own schema, v1 delivered upcast to v2', async () => {
+    const topic = await h.topic();
+    const bus = h.bus();
+    const seen: Array<{
+      version?: number;
+      type: string;
+      value: z.infer<typeof GreetingV2.schema>;
+    }> = [];
+    const sub = await bus.subscribe(
+      { topic, groupId: uniqueName('g'), ...forKind(GreetingV2, GreetingV1) },
+      async (m) => {
+        seen.push({ version: m.kind?.version, type: m.event.type, value: m.value });
+      },
+    );
+    await bus.publish(topic, { type: GreetingV1.type, value: { text: 'hi', n: 1 } });
+    await bus.publish(topic, { type: GreetingV2.type, value: { text: 'hallo', n: 2, lang: 'de' } });
+    // Valid v1 shapes sent as v2, and a v1 breaking v1's own schema: each checked by its type's schema.
+    await bus.publish(topic, { type: GreetingV2.type, value: { text: 'no lang', n: 3 } });
+    await bus.publish(topic, { type: GreetingV1.type, value: { text: 'half', n: 1.5 } });
+    await bus.publish(topic, { type: 'dev.toolbus.test.greeting.v3', value: { text: 'x', n: 4 } });
+    await bus.publish(topic, { type: GreetingV1.type, value: { text: 'after', n: 5 } });
+    await waitFor(() => seen.length === 3 && sub.stats().deadLettered === 3, {
+      what: 'three handled and three parked',
+      timeoutMs: 30_000,
+    });
+    expect(seen).toEqual([
+      { version: 1, type: GreetingV1.type, value: { text: 'hi', n: 1, lang: 'en' } },
+      { version: 2, type: GreetingV2.type, value: { text: 'hallo', n: 2, lang: 'de' } },
+      { version: 1, type: GreetingV1.type, value: { text: 'after', n: 5, lang: 'en' } },
+    ]);
+    const dead = await h.readRaw(dlqTopic(topic), 3);
+    expect(dead.map((d) => d.headers[DLQ_HEADERS.reason])).toEqual([
+      expect.stringMatching(/^payload does not match dev\.toolbus\.test\.greeting\.v2: \/lang: /),
+      expect.stringMatching(/^payload does not match dev\.toolbus\.test\.greeting\.v1: \/n: /),
+      'unexpected ce_type "dev.toolbus.test.greeting.v3": this consumer accepts dev.toolbus.test.greeting.v1, dev.toolbus.test.greeting.v2',
+    ]);
+    for (const d of dead) expect(d.headers[DLQ_HEADERS.error]).toBe('PoisonMessageError');
+  });
+
+  it('answers requests of either accepted version, the handler seeing the newest shape', async () => {
+    const requests = await h.topic();
+    const replies = await h.topic(2);
+    const bus = h.bus();
+    await bus.respond(
+      { topic: requests, groupId: uniqueName('g'), ...forKind(GreetingV2, GreetingV1) },
+      async (m) => ({
+        type: GreetingV2.type,
+        value: { ...m.value, text: `re: ${m.value.text} (v${m.kind?.version})` },
+      }),
+    );
+    const ask = (type: string, value: unknown) =>
+      bus.request(
+        requests,
+        { type, value },
+        { replyTopic: replies, timeoutMs: 20_000, replySchema: GreetingV2.schema },
+      );
+    const [one, two] = await Promise.all([
+      ask(GreetingV1.type, { text: 'a', n: 1 }),
+      ask(GreetingV2.type, { text: 'b', n: 2, lang: 'fr' }),
+    ]);
+    expect(one.value).toEqual({ text: 're: a (v1)', n: 1, lang: 'en' });
+    expect(two.value).toEqual({ text: 're: b (v2)', n: 2, lang: 'fr' });
+    const refused = await ask('dev.toolbus.test.greeting.v3', { text: 'c', n: 3 }).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(RequestFailedError);
+    expect((refused as Error).message).toBe(
+      `request on ${requests} failed: unexpected ce_type "dev.toolbus.test.greeting.v3": this consumer accepts dev.toolbus.test.greeting.v1, dev.toolbus.test.greeting.v2`,
+    );
   });
 
   it('answers a request with a reply that reaches only the waiting instance', async () => {

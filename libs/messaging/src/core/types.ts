@@ -23,6 +23,12 @@ export interface IncomingMessage<T = unknown> {
   value: T;
   headers: Headers;
   event: CloudEventAttributes;
+  /**
+   * The kind the message arrived as, when the subscription names a `kind`. An older version has
+   * already been upcast, so `value` always has the subscription kind's shape; `kind.version`
+   * tells which version the producer sent (for logs, metrics, or the rare handler that cares).
+   */
+  kind?: MessageKind;
   /** 1 on first delivery to this consumer, then 2, 3... while the handler is being retried. */
   attempt: number;
   /** Aborted when the consumer shuts down and the shutdown deadline passed. */
@@ -45,9 +51,19 @@ export interface SubscribeOptions<T = unknown> {
   groupId: string;
   /** Most messages handled at once by this instance. Default 8. */
   concurrency?: number;
+  /**
+   * The message kind the handler is written for (libs/contracts): its `ce_type` is accepted and
+   * its schema validates the payload. Use instead of `schema` and `types`; see `forKind`.
+   */
+  kind?: MessageKind<z.ZodType<T>>;
+  /**
+   * Older versions of `kind` accepted too, each validated by its own schema and then upcast to
+   * `kind`'s shape by the upcasts declared with the kinds; subscribing fails when one cannot be.
+   */
+  olderVersions?: readonly MessageKind[];
   /** Payload schema; a message that fails it is parked on the DLQ without being retried. */
   schema?: z.ZodType<T>;
-  /** Accepted `ce_type` values; anything else is parked on the DLQ. */
+  /** Accepted `ce_type` values; anything else is parked on the DLQ, the reason naming these. */
   types?: string[];
   retry?: RetryPolicy;
   /** Read from the oldest retained message when the group has no committed offset. Default true. */
@@ -123,7 +139,14 @@ export interface MessageBus {
   isHealthy(): Promise<boolean>;
 }
 
-/** Convenience: options typed from a contracts message kind. */
-export function forKind<K extends MessageKind>(kind: K): { schema: K['schema']; types: string[] } {
-  return { schema: kind.schema, types: [kind.type] };
+/**
+ * Subscribe options for a message kind from libs/contracts, typing the handler's payload, and
+ * the older versions of it the handler accepts as well (delivered upcast to `kind`'s shape):
+ * `forKind(Messages.toolCallRequested)`, or mid-migration `forKind(ToolCallRequestedV2, Messages.toolCallRequested)`.
+ */
+export function forKind<K extends MessageKind>(
+  kind: K,
+  ...olderVersions: MessageKind[]
+): { kind: K; olderVersions: MessageKind[] } {
+  return { kind, olderVersions };
 }

@@ -6,6 +6,7 @@ import {
   Server,
   type CustomTransportStrategy,
 } from '@nestjs/microservices';
+import type { MessageKind } from '@toolbus/contracts';
 import { isObservable, lastValueFrom, throwError, type Observable } from 'rxjs';
 import type { z } from 'zod';
 import type {
@@ -21,6 +22,9 @@ export interface BusHandlerOptions {
   /** Consumer group; defaults to `<groupPrefix>.<topic>` so replicas of a service share the work. */
   groupId?: string;
   concurrency?: number;
+  /** The kind the handler is written for, and older versions it accepts upcast: `forKind(...)`. */
+  kind?: MessageKind;
+  olderVersions?: readonly MessageKind[];
   schema?: z.ZodType;
   types?: string[];
   retry?: RetryPolicy;
@@ -50,7 +54,7 @@ function busHandler(pattern: unknown): MethodDecorator {
   return applyDecorators(pattern as MethodDecorator, UseFilters(new PassErrorsToBus()));
 }
 
-/** Handles the messages of a topic: `@OnMessage(Topics.audit, { schema })`. */
+/** Handles the messages of a topic: `@OnMessage(Topics.audit, forKind(Messages.auditRecorded))`. */
 export const OnMessage = (topic: string, options: BusHandlerOptions = {}): MethodDecorator =>
   busHandler(EventPattern(topic, { ...options }));
 
@@ -90,6 +94,8 @@ export class BusTransport extends Server implements CustomTransportStrategy {
           topic,
           groupId: extras.groupId ?? `${this.options.groupPrefix}.${topic}`,
           concurrency: this.options.concurrency?.[topic] ?? extras.concurrency,
+          kind: extras.kind,
+          olderVersions: extras.olderVersions,
           schema: extras.schema,
           types: extras.types,
           retry: extras.retry,

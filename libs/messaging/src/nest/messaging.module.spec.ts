@@ -1,14 +1,14 @@
 import { Controller, Injectable, Module } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { dlqTopic } from '@toolbus/contracts';
+import { dlqTopic, messageKind } from '@toolbus/contracts';
 import { createLogger } from '@toolbus/observability';
 import { deferred, waitFor } from '@toolbus/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createMemoryBus } from '../memory/memory-bus.js';
 import { NonRetryableError, RequestFailedError } from '../core/errors.js';
-import type { MessageBus } from '../core/types.js';
+import { forKind, type MessageBus } from '../core/types.js';
 import { MemoryBroker } from '../memory/memory-transport.js';
 import { BusContext, BusTransport, OnMessage, OnRequest } from './bus-transport.js';
 import { InjectBus, MESSAGE_BUS, MessagingModule } from './messaging.module.js';
@@ -16,10 +16,16 @@ import { InjectBus, MESSAGE_BUS, MessagingModule } from './messaging.module.js';
 const Order = z.object({ id: z.string(), qty: z.number().int().positive() });
 type Order = z.infer<typeof Order>;
 const ORDER = 'dev.toolbus.test.order.v1';
+const OrderV1 = messageKind('test.order', 1, Order);
+const OrderV2 = messageKind('test.order', 2, Order.extend({ currency: z.string().length(3) }), {
+  upcast: { from: OrderV1, lift: (v1) => ({ ...v1, currency: 'EUR' }) },
+});
+type OrderV2 = z.infer<typeof OrderV2.schema>;
 
 @Injectable()
 class Ledger {
   readonly seen: Array<{ order: Order; key: string | null; attempt: number }> = [];
+  readonly priced: Array<{ order: OrderV2; version?: number }> = [];
   constructor(@InjectBus() readonly bus: MessageBus) {}
 }
 
@@ -34,6 +40,11 @@ class OrdersController {
     this.ledger.seen.push({ order, key: m.key, attempt: m.attempt });
   }
 
+  @OnMessage('priced-orders', forKind(OrderV2, OrderV1))
+  async priced(@Payload() order: OrderV2, @Ctx() ctx: BusContext): Promise<void> {
+    this.ledger.priced.push({ order, version: ctx.getMessage().kind?.version });
+  }
+
   @OnRequest('quotes', { schema: Order })
   async quote(@Payload() order: Order) {
     if (order.id === 'boom') throw new Error('pricing engine unavailable');
@@ -45,7 +56,7 @@ async function start(broker: MemoryBroker) {
   const logger = createLogger({ name: 'nest-test', level: 'silent' });
   const bus = createMemoryBus({ serviceName: 'orders', broker, logger });
   await bus.ensureTopics(
-    ['orders', 'quotes', 'replies'].flatMap((t) => [
+    ['orders', 'priced-orders', 'quotes', 'replies'].flatMap((t) => [
       { name: t, partitions: 2 },
       { name: dlqTopic(t), partitions: 1 },
     ]),
@@ -76,6 +87,21 @@ describe('MessagingModule and BusTransport', () => {
     });
     await waitFor(() => ledger.seen.length === 1, { what: 'the order' });
     expect(ledger.seen[0]).toEqual({ order: { id: 'o-1', qty: 3 }, key: 'cust-1', attempt: 1 });
+    await app.close();
+  });
+
+  it('hands a handler accepting two versions each one in the newest shape, with the version that arrived', async () => {
+    const { app, bus, ledger } = await start(new MemoryBroker());
+    await bus.publish('priced-orders', { type: OrderV1.type, value: { id: 'o-1', qty: 1 } });
+    await bus.publish('priced-orders', {
+      type: OrderV2.type,
+      value: { id: 'o-2', qty: 2, currency: 'CHF' },
+    });
+    await waitFor(() => ledger.priced.length === 2, { what: 'both orders' });
+    expect(ledger.priced).toEqual([
+      { order: { id: 'o-1', qty: 1, currency: 'EUR' }, version: 1 },
+      { order: { id: 'o-2', qty: 2, currency: 'CHF' }, version: 2 },
+    ]);
     await app.close();
   });
 

@@ -1,5 +1,5 @@
 export { AuthGuard, CurrentPrincipal, Public, RequireScopes } from './auth.guard.js';
-export { SecretNotFoundError, SecretStore } from './secrets.js';
+export { SecretNotFoundError, SecretStore, secretsConfig, type SecretsConfig } from './secrets.js';
 export {
   authConfig,
   hasScope,

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueToken, TEST_JWT_SECRET } from '@toolbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasScope, hasScopes, SecretStore, TokenVerifier, UnauthenticatedError } from './index.js';
+import { loadConfig } from '@toolbus/service-kit';
+import {
+  hasScope,
+  hasScopes,
+  SecretStore,
+  secretsConfig,
+  TokenVerifier,
+  UnauthenticatedError,
+} from './index.js';
 
 const config = {
   AUTH_JWT_SECRET: TEST_JWT_SECRET,
@@ -79,6 +87,12 @@ describe('SecretStore', () => {
     await writeFile(join(dir, 'crm-api', 'token'), 's3cret\n');
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('is found where secretsConfig says: SECRETS_DIR, by default the Kubernetes mount path', async () => {
+    expect(loadConfig(secretsConfig, {}).SECRETS_DIR).toBe('/var/run/secrets/toolbus');
+    const config = loadConfig(secretsConfig, { SECRETS_DIR: dir });
+    expect(await new SecretStore(config.SECRETS_DIR).read('crm-api', 'token')).toBe('s3cret');
+  });
 
   it('reads a key of a mounted secret and sees a rotation', async () => {
     const store = new SecretStore(dir);

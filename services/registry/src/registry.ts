@@ -7,6 +7,7 @@ import { SecretStore, TokenVerifier } from '@toolbus/security';
 import { busFromConfig, startService } from '@toolbus/service-kit';
 import { AppModule } from './app.module.js';
 import { CatalogService } from './catalog/catalog.service.js';
+import { SourceStore } from './catalog/source-store.js';
 import { SourceSync } from './catalog/source-sync.js';
 import { ToolStore } from './catalog/tool-store.js';
 import { loadRegistryConfig, type RegistryConfig } from './config.js';
@@ -64,8 +65,9 @@ export async function startRegistry(
     logger.child({ component: 'outbox' }),
     config.OUTBOX_POLL_MS,
   );
-  const catalog = new CatalogService(new ToolStore(db), relay);
-  const sync = new SourceSync(catalog, relay);
+  const tools = new ToolStore(db);
+  const catalog = new CatalogService(tools, relay);
+  const sync = new SourceSync(db, new SourceStore(), tools, catalog, relay);
   const secrets = new SecretStore(config.SECRETS_DIR);
   const upstreams = new UpstreamService(
     db,

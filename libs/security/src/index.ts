@@ -2,7 +2,7 @@ export { AuthGuard, CurrentPrincipal, RequireScopes } from './auth.guard.js';
 // The public marker lives in service-kit (the health controller needs it); offered here too,
 // beside the guard that honours it.
 export { Public } from '@toolbus/service-kit';
-export { SecretNotFoundError, SecretStore } from './secrets.js';
+export { SecretNotFoundError, SecretStore, secretsConfig, type SecretsConfig } from './secrets.js';
 export {
   authConfig,
   hasScope,

@@ -1,8 +1,21 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SecretName } from '@toolbus/contracts';
+import { env, type ConfigOf } from '@toolbus/service-kit';
 
 const KEY = /^[A-Za-z0-9._-]{1,253}$/;
+
+/** Config of every service that reads secrets by reference: where a {@link SecretStore} looks. */
+export const secretsConfig = {
+  SECRETS_DIR: {
+    schema: env.string(),
+    default: '/var/run/secrets/toolbus',
+    description:
+      'Where secrets are mounted, a folder per secret and a file per key (`<dir>/<secret>/<key>`, as Kubernetes mounts a Secret); definitions and upstreams name a secret, never hold its value',
+  },
+};
+
+export type SecretsConfig = ConfigOf<typeof secretsConfig>;
 
 /** A referenced secret or key that is not mounted; says which one, never a value. */
 export class SecretNotFoundError extends Error {

@@ -5,12 +5,14 @@ import { issueToken, TEST_JWT_SECRET } from '@toolbus/testing';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '@toolbus/service-kit';
 import {
   AuthGuard,
   hasScope,
   hasScopes,
   Public,
   SecretStore,
+  secretsConfig,
   TokenVerifier,
   UnauthenticatedError,
 } from './index.js';
@@ -130,6 +132,12 @@ describe('SecretStore', () => {
     await writeFile(join(dir, 'crm-api', 'token'), 's3cret\n');
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('is found where secretsConfig says: SECRETS_DIR, by default the Kubernetes mount path', async () => {
+    expect(loadConfig(secretsConfig, {}).SECRETS_DIR).toBe('/var/run/secrets/toolbus');
+    const config = loadConfig(secretsConfig, { SECRETS_DIR: dir });
+    expect(await new SecretStore(config.SECRETS_DIR).read('crm-api', 'token')).toBe('s3cret');
+  });
 
   it('reads a key of a mounted secret and sees a rotation', async () => {
     const store = new SecretStore(dir);

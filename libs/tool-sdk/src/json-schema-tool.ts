@@ -1,10 +1,7 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import type { ToolDefinition } from '@toolbus/contracts';
+import { anonymousSchema, createAjv, validationIssues } from '@toolbus/json-schema';
 import { z } from 'zod';
 import type { Tool, ToolContext } from './define-tool.js';
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 
 /**
  * Tools whose schemas are only known at run time (imported from OpenAPI, listed by an MCP
@@ -24,46 +21,19 @@ export function isToolProvider(value: unknown): value is ToolProvider {
   );
 }
 
-const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
-addFormats(ajv);
-
-/** JSON Schema keywords that name another dialect; the registry has checked the schema already. */
-function compile(schema: Record<string, unknown>): ValidateFunction {
-  const { $schema: _dialect, $id: _id, ...rest } = schema;
-  return ajv.compile(rest);
-}
-
-function pathOf(error: ErrorObject): (string | number)[] {
-  const path = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  if (error.keyword === 'required') path.push(String(error.params['missingProperty']));
-  if (error.keyword === 'additionalProperties')
-    path.push(String(error.params['additionalProperty']));
-  return path;
-}
+const ajv = createAjv();
 
 /**
  * A zod schema that validates with a compiled JSON Schema and reports ajv's errors as zod
  * issues, so failures carry the same JSON pointers as zod-declared tools.
  */
 export function zodFromJsonSchema(schema: Record<string, unknown>): z.ZodType {
-  const validate = compile(schema);
+  // The registry has checked the schema's dialect; its $schema and $id would only confuse ajv.
+  const validate = ajv.compile(anonymousSchema(schema));
   return z.unknown().superRefine((value, ctx) => {
     if (validate(value)) return;
-    for (const error of validate.errors ?? []) {
-      ctx.addIssue({
-        code: 'custom',
-        path: pathOf(error),
-        message:
-          error.keyword === 'required'
-            ? 'is required'
-            : error.keyword === 'additionalProperties'
-              ? 'is not allowed here'
-              : (error.message ?? 'is invalid'),
-      });
-    }
+    for (const issue of validationIssues(validate.errors))
+      ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });
 }
 

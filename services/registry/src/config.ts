@@ -1,4 +1,4 @@
-import { authConfig } from '@toolbus/security';
+import { authConfig, secretsConfig } from '@toolbus/security';
 import { commonConfig, env, loadConfig, type ConfigOf } from '@toolbus/service-kit';
 
 export const registryConfig = {
@@ -15,12 +15,7 @@ export const registryConfig = {
     default: 'registry',
     description: 'PostgreSQL schema of the registry',
   },
-  SECRETS_DIR: {
-    schema: env.string(),
-    default: '/var/run/secrets/toolbus',
-    description:
-      'Where secrets referenced by upstream MCP servers are mounted (<dir>/<secret>/<key>)',
-  },
+  ...secretsConfig,
   MCP_STDIO_COMMANDS: {
     schema: env.optional(env.list()),
     description:

@@ -7,6 +7,7 @@ import { AuthGuard, SecretStore, TokenVerifier } from '@toolbus/security';
 import { DATA_SOURCE, LOGGER, SERVICE_CONFIG } from '@toolbus/service-kit';
 import { ApiDocsController } from './api-docs/api-docs.controller.js';
 import { CatalogService } from './catalog/catalog.service.js';
+import { SourceStore } from './catalog/source-store.js';
 import { SourceSync } from './catalog/source-sync.js';
 import { ToolStore } from './catalog/tool-store.js';
 import { CATALOG_PAGE_LIMIT, ToolsController } from './catalog/tools.controller.js';
@@ -43,8 +44,9 @@ const providers: Provider[] = [
   },
   {
     provide: SourceSync,
-    inject: [CatalogService, OutboxRelay],
-    useFactory: (catalog: CatalogService, relay: OutboxRelay) => new SourceSync(catalog, relay),
+    inject: [DATA_SOURCE, ToolStore, CatalogService, OutboxRelay],
+    useFactory: (db: DataSource, tools: ToolStore, catalog: CatalogService, relay: OutboxRelay) =>
+      new SourceSync(db, new SourceStore(), tools, catalog, relay),
   },
   {
     provide: UpstreamService,

@@ -135,24 +135,14 @@ export class CatalogService {
     reason?: string,
   ): Promise<ToolVersionRecord> {
     const rule = TRANSITIONS[action];
-    let denied: { reason: string; record: ToolVersionRecord } | undefined;
+    let denied: Denial | undefined;
     try {
       const record = await this.store.db.transaction(async (tx) => {
         const before = await this.store.find(tx, name, version, true);
         if (!before) throw notFound(name, version);
-        if (!rule.from.includes(before.status))
-          throw new ProblemError(
-            409,
-            'invalid_transition',
-            `cannot ${action} ${name}@${version}: it is ${before.status} (only ${rule.from.join(' or ')} versions can be)`,
-          );
-        if (action === 'approve' && before.author === actor.subject) {
-          denied = {
-            reason: `four eyes: ${actor.subject} wrote ${name}@${version} and cannot approve it; another approver must`,
-            record: before,
-          };
-          throw new ProblemError(403, 'four_eyes', denied.reason);
-        }
+        checkTransition(before, action, rule);
+        denied = fourEyesDenial(actor, before, action);
+        if (denied) throw new ProblemError(403, 'four_eyes', denied.reason);
         const after = await this.store.setStatus(
           tx,
           name,
@@ -161,62 +151,84 @@ export class CatalogService {
           reason ?? null,
           action === 'approve' ? actor.subject : undefined,
         );
-        const revision = await this.store.bumpRevision(tx, name);
-        const served = await this.store.served(tx, name);
-        const change: RegistryChanged = {
-          name,
-          revision,
-          change: { version, status: rule.to as RegistryChanged['change']['status'] },
-          served: served.map(servedDefinition),
-          actor: actor.subject,
-          at: new Date().toISOString(),
-        };
-        await enqueue(tx, [
-          {
-            topic: Topics.registryChanges,
-            key: name,
-            type: Messages.registryChanged.type,
-            payload: Messages.registryChanged.schema.parse(change),
-          },
-          auditEvent({
-            actor,
-            action: `registry.${action}`,
-            resource: { kind: 'tool_version', id: `${name}@${version}` },
-            outcome: 'succeeded',
-            region: after.region,
-            reason,
-            hashBefore: stateHash(before),
-            hashAfter: stateHash(after),
-            details: { from: before.status, to: after.status, revision },
-          }),
-        ]);
+        await this.publishTransition(tx, actor, action, before, after, reason);
         return after;
       });
       changes().inc({ action, outcome: 'succeeded' });
       return record;
     } catch (error) {
       changes().inc({ action, outcome: 'refused' });
-      if (denied) {
-        const refused = denied;
-        // The refusal is audited too, in a transaction of its own (the change rolled back).
-        await this.store.db.transaction((tx) =>
-          enqueue(tx, [
-            auditEvent({
-              actor,
-              action: `registry.${action}`,
-              resource: { kind: 'tool_version', id: `${name}@${version}` },
-              outcome: 'denied',
-              region: refused.record.region,
-              reason: refused.reason,
-              hashBefore: stateHash(refused.record),
-            }),
-          ]),
-        );
-      }
+      if (denied) await this.auditDenial(actor, action, denied);
       throw error;
     } finally {
       this.relay.kick();
     }
+  }
+
+  /**
+   * In the transaction of the change: the name's next revision, a change event with every
+   * version it now serves, and the audit event with the states before and after.
+   */
+  private async publishTransition(
+    tx: EntityManager,
+    actor: Principal,
+    action: LifecycleAction,
+    before: ToolVersionRecord,
+    after: ToolVersionRecord,
+    reason: string | undefined,
+  ): Promise<void> {
+    const { name, version } = after;
+    const revision = await this.store.bumpRevision(tx, name);
+    const served = await this.store.served(tx, name);
+    const change: RegistryChanged = {
+      name,
+      revision,
+      change: { version, status: after.status as RegistryChanged['change']['status'] },
+      served: served.map(servedDefinition),
+      actor: actor.subject,
+      at: new Date().toISOString(),
+    };
+    await enqueue(tx, [
+      {
+        topic: Topics.registryChanges,
+        key: name,
+        type: Messages.registryChanged.type,
+        payload: Messages.registryChanged.schema.parse(change),
+      },
+      auditEvent({
+        actor,
+        action: `registry.${action}`,
+        resource: { kind: 'tool_version', id: `${name}@${version}` },
+        outcome: 'succeeded',
+        region: after.region,
+        reason,
+        hashBefore: stateHash(before),
+        hashAfter: stateHash(after),
+        details: { from: before.status, to: after.status, revision },
+      }),
+    ]);
+  }
+
+  /** The refusal is audited too, in a transaction of its own (the change rolled back). */
+  private async auditDenial(
+    actor: Principal,
+    action: LifecycleAction,
+    denied: Denial,
+  ): Promise<void> {
+    const { record } = denied;
+    await this.store.db.transaction((tx) =>
+      enqueue(tx, [
+        auditEvent({
+          actor,
+          action: `registry.${action}`,
+          resource: { kind: 'tool_version', id: `${record.name}@${record.version}` },
+          outcome: 'denied',
+          region: record.region,
+          reason: denied.reason,
+          hashBefore: stateHash(record),
+        }),
+      ]),
+    );
   }
 
   /**
@@ -287,6 +299,39 @@ export class CatalogService {
       })),
     };
   }
+}
+
+/** Why an actor may not make a transition, and the version as it was. */
+interface Denial {
+  reason: string;
+  record: ToolVersionRecord;
+}
+
+/** A 409 unless the version's status is one the action starts from. */
+function checkTransition(
+  before: ToolVersionRecord,
+  action: LifecycleAction,
+  rule: { from: ToolStatus[] },
+): void {
+  if (!rule.from.includes(before.status))
+    throw new ProblemError(
+      409,
+      'invalid_transition',
+      `cannot ${action} ${before.name}@${before.version}: it is ${before.status} (only ${rule.from.join(' or ')} versions can be)`,
+    );
+}
+
+/** Four eyes: the author of a version may not approve it (the database holds this rule too). */
+function fourEyesDenial(
+  actor: Principal,
+  before: ToolVersionRecord,
+  action: LifecycleAction,
+): Denial | undefined {
+  if (action !== 'approve' || before.author !== actor.subject) return undefined;
+  return {
+    reason: `four eyes: ${actor.subject} wrote ${before.name}@${before.version} and cannot approve it; another approver must`,
+    record: before,
+  };
 }
 
 /**

@@ -1,18 +1,13 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { RegisterToolRequest, jsonPointer, type FieldIssue } from '@toolbus/contracts';
+import { createAjv, DIALECT_URIS } from '@toolbus/json-schema';
 import { ProblemError } from '@toolbus/service-kit';
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 
 /** Largest JSON Schema accepted, serialized. Models read these; a megabyte is a mistake. */
 const MAX_SCHEMA_BYTES = 256 * 1024;
 
-// The meta-schema still refuses malformed schemas; strict mode would also refuse the unknown
-// annotation keywords (x-*, example) real-world OpenAPI and MCP schemas carry. One instance for
-// the process: each check compiles, then removes its schema so the cache does not grow.
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats(ajv);
+// One instance for the process: each check compiles, then removes its schema so the cache
+// does not grow.
+const ajv = createAjv();
 
 /**
  * Checks a tool definition beyond its shape: the schemas compile (draft 2020-12, no remote
@@ -73,11 +68,11 @@ function schemaIssues(
   }
   try {
     const { $schema, ...rest } = schema;
-    if ($schema !== undefined && $schema !== 'https://json-schema.org/draft/2020-12/schema')
+    if ($schema !== undefined && $schema !== DIALECT_URIS['2020-12'])
       return [
         {
           pointer: `${pointer}/$schema`,
-          message: 'must be draft 2020-12 (https://json-schema.org/draft/2020-12/schema) or absent',
+          message: `must be draft 2020-12 (${DIALECT_URIS['2020-12']}) or absent`,
         },
       ];
     try {

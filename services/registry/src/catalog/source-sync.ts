@@ -5,13 +5,15 @@ import {
   type RegisterToolRequest,
   type ToolSource,
 } from '@toolbus/contracts';
-import { rowsOf, type EntityManager } from '@toolbus/persistence';
+import type { DataSource, EntityManager } from '@toolbus/persistence';
 import { ProblemError } from '@toolbus/service-kit';
 import { auditEvent } from '../events/audit.js';
 import { enqueue, type OutboxRelay } from '../events/outbox.js';
 import { hashOf, nextMinor } from './canonical.js';
 import type { CatalogService } from './catalog.service.js';
 import { validateDefinition } from './definition-validator.js';
+import type { RecordedTool, SourceStore } from './source-store.js';
+import type { ToolStore } from './tool-store.js';
 
 /** One tool a source (an OpenAPI document, an MCP server) declares, without a version. */
 export interface SourceTool {
@@ -36,9 +38,20 @@ export interface SourceUpdate {
   syncError?: string | null;
 }
 
-interface SourceRow {
-  kind: string;
-  tools: Record<string, { operation: string; hash: string }>;
+/** A declared tool that passed the registry's validation, with its definition as checked. */
+interface CheckedTool {
+  tool: SourceTool;
+  definition: Omit<RegisterToolRequest, 'version'>;
+}
+
+/** What an import will do, decided by comparing the tools with what the source recorded. */
+interface SyncPlan {
+  /** Every declared tool in the request's order: a draft is written for added and changed ones. */
+  tools: (CheckedTool & { change: 'added' | 'changed' | 'unchanged' })[];
+  /** Tools the source declared last time and no longer does. */
+  removed: ImportedTool[];
+  /** What the source records after the import. */
+  recorded: Record<string, RecordedTool>;
 }
 
 /**
@@ -49,6 +62,9 @@ interface SourceRow {
  */
 export class SourceSync {
   constructor(
+    private readonly db: DataSource,
+    private readonly sources: SourceStore,
+    private readonly tools: ToolStore,
     private readonly catalog: CatalogService,
     private readonly relay: OutboxRelay,
   ) {}
@@ -56,111 +72,149 @@ export class SourceSync {
   async apply(actor: Principal, update: SourceUpdate): Promise<ImportDiff> {
     // Every tool passes the registry's own validation once, dry run or not, before anything
     // is read or written: a dry run reports what the import would refuse.
-    const checked = update.tools.map((tool) => ({ tool, definition: validated(tool) }));
-    const names = new Map<string, SourceTool>();
-    for (const tool of update.tools) {
-      const clash = names.get(tool.definition.name);
-      if (clash)
-        throw new ProblemError(
-          422,
-          'duplicate_tool_name',
-          `${clash.operation} and ${tool.operation} both become tool "${tool.definition.name}"`,
-        );
-      names.set(tool.definition.name, tool);
-    }
-    const db = this.catalog.store.db;
-    const run = async (tx: EntityManager): Promise<ImportDiff> => {
-      const [row] = rowsOf<SourceRow>(
-        await tx.query('SELECT kind, tools FROM sources WHERE name = $1 FOR UPDATE', [
-          update.source,
-        ]),
-      );
-      if (row && row.kind !== update.kind)
-        throw new ProblemError(
-          409,
-          'source_kind_mismatch',
-          `source "${update.source}" is an ${row.kind} source, not ${update.kind}`,
-        );
-      const previous = row?.tools ?? {};
-      const diff: ImportDiff = {
-        source: update.source,
-        dryRun: update.dryRun,
-        added: [],
-        changed: [],
-        removed: [],
-        unchanged: [],
-      };
-      const recorded: Record<string, { operation: string; hash: string }> = {};
-      for (const { tool, definition: valid } of checked) {
-        const name = tool.definition.name;
-        const hash = hashOf(tool.definition);
-        recorded[name] = { operation: tool.operation, hash };
-        const before = previous[name];
-        if (before && before.hash === hash) {
-          diff.unchanged.push({ name, version: null, operation: tool.operation });
-          continue;
-        }
-        let version: string | null = null;
-        if (!update.dryRun) {
-          const latest = await this.catalog.store.latestVersion(tx, name);
-          version = latest ? nextMinor(latest) : '1.0.0';
-          await this.catalog.register(actor, { ...valid, version }, tool.source, tx);
-        }
-        const entry: ImportedTool = { name, version, operation: tool.operation };
-        (before ? diff.changed : diff.added).push(entry);
-      }
-      for (const [name, before] of Object.entries(previous))
-        if (!recorded[name])
-          diff.removed.push({ name, version: null, operation: before.operation });
-      if (update.dryRun) return diff;
-      await tx.query(
-        `INSERT INTO sources (name, kind, config, tools, document_hash, created_by, last_sync_at, last_sync_error)
-         VALUES ($1, $2, $3, $4, $5, $6, now(), $7)
-         ON CONFLICT (name) DO UPDATE SET config = $3, tools = $4, document_hash = $5,
-           updated_at = now(), last_sync_at = now(), last_sync_error = $7`,
-        [
-          update.source,
-          update.kind,
-          JSON.stringify(update.config),
-          JSON.stringify(recorded),
-          update.documentHash ?? null,
-          actor.subject,
-          update.syncError ?? null,
-        ],
-      );
-      await enqueue(tx, [
-        auditEvent({
-          actor,
-          action: update.action,
-          resource: { kind: `${update.kind}_source`, id: update.source },
-          outcome: 'succeeded',
-          ...(update.documentHash ? { hashAfter: update.documentHash } : {}),
-          details: {
-            added: diff.added.map((t) => t.name),
-            changed: diff.changed.map((t) => t.name),
-            removed: diff.removed.map((t) => t.name),
-          },
-        }),
-      ]);
+    const checked = checkTools(update.tools);
+    if (update.dryRun)
+      return this.rolledBack(async (tx) => diffOf(update, await this.plan(tx, update, checked)));
+    const diff = await this.db.transaction(async (tx) => {
+      const plan = await this.plan(tx, update, checked);
+      const versions = await this.writeDrafts(tx, actor, plan);
+      const diff = diffOf(update, plan, versions);
+      await this.sources.save(tx, {
+        name: update.source,
+        kind: update.kind,
+        config: update.config,
+        tools: plan.recorded,
+        documentHash: update.documentHash,
+        createdBy: actor.subject,
+        syncError: update.syncError,
+      });
+      await this.audit(tx, actor, update, diff);
       return diff;
-    };
-    // A dry run reads in a transaction it then rolls back: it can never write.
-    if (update.dryRun) {
-      let result: ImportDiff | undefined;
-      await db
-        .transaction(async (tx) => {
-          result = await run(tx);
-          throw new DryRunRollback();
-        })
-        .catch((error: unknown) => {
-          if (!(error instanceof DryRunRollback)) throw error;
-        });
-      return result!;
-    }
-    const diff = await db.transaction(run);
+    });
     this.relay.kick();
     return diff;
   }
+
+  /** Locks the source and compares its tools with what it recorded at its last import. */
+  private async plan(
+    tx: EntityManager,
+    update: SourceUpdate,
+    checked: CheckedTool[],
+  ): Promise<SyncPlan> {
+    const stored = await this.sources.lock(tx, update.source);
+    if (stored && stored.kind !== update.kind)
+      throw new ProblemError(
+        409,
+        'source_kind_mismatch',
+        `source "${update.source}" is an ${stored.kind} source, not ${update.kind}`,
+      );
+    const previous = stored?.tools ?? {};
+    const recorded: Record<string, RecordedTool> = {};
+    const tools = checked.map((entry) => {
+      const { name } = entry.tool.definition;
+      const hash = hashOf(entry.tool.definition);
+      recorded[name] = { operation: entry.tool.operation, hash };
+      const before = previous[name];
+      const change = !before ? 'added' : before.hash === hash ? 'unchanged' : 'changed';
+      return { ...entry, change } as const;
+    });
+    const removed = Object.entries(previous)
+      .filter(([name]) => !recorded[name])
+      .map(([name, before]) => ({ name, version: null, operation: before.operation }));
+    return { tools, removed, recorded };
+  }
+
+  /** A draft of every added or changed tool: 1.0.0 for a new name, else the next minor version. */
+  private async writeDrafts(
+    tx: EntityManager,
+    actor: Principal,
+    plan: SyncPlan,
+  ): Promise<Map<string, string>> {
+    const versions = new Map<string, string>();
+    for (const { tool, definition, change } of plan.tools) {
+      if (change === 'unchanged') continue;
+      const latest = await this.tools.latestVersion(tx, definition.name);
+      const version = latest ? nextMinor(latest) : '1.0.0';
+      await this.catalog.register(actor, { ...definition, version }, tool.source, tx);
+      versions.set(definition.name, version);
+    }
+    return versions;
+  }
+
+  private async audit(
+    tx: EntityManager,
+    actor: Principal,
+    update: SourceUpdate,
+    diff: ImportDiff,
+  ): Promise<void> {
+    await enqueue(tx, [
+      auditEvent({
+        actor,
+        action: update.action,
+        resource: { kind: `${update.kind}_source`, id: update.source },
+        outcome: 'succeeded',
+        ...(update.documentHash ? { hashAfter: update.documentHash } : {}),
+        details: {
+          added: diff.added.map((t) => t.name),
+          changed: diff.changed.map((t) => t.name),
+          removed: diff.removed.map((t) => t.name),
+        },
+      }),
+    ]);
+  }
+
+  /** Runs `work` in a transaction that is then rolled back: a dry run can never write. */
+  private async rolledBack<T>(work: (tx: EntityManager) => Promise<T>): Promise<T> {
+    let result: { value: T } | undefined;
+    await this.db
+      .transaction(async (tx) => {
+        result = { value: await work(tx) };
+        throw new DryRunRollback();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof DryRunRollback)) throw error;
+      });
+    return result!.value;
+  }
+}
+
+/** Every tool validated (the first refusal throws), then no two may become one tool name. */
+function checkTools(tools: SourceTool[]): CheckedTool[] {
+  const checked = tools.map((tool) => ({ tool, definition: validated(tool) }));
+  const names = new Map<string, SourceTool>();
+  for (const tool of tools) {
+    const clash = names.get(tool.definition.name);
+    if (clash)
+      throw new ProblemError(
+        422,
+        'duplicate_tool_name',
+        `${clash.operation} and ${tool.operation} both become tool "${tool.definition.name}"`,
+      );
+    names.set(tool.definition.name, tool);
+  }
+  return checked;
+}
+
+/** The import's report; a dry run (no versions written) lists its drafts without a version. */
+function diffOf(
+  update: SourceUpdate,
+  plan: SyncPlan,
+  versions: ReadonlyMap<string, string> = new Map(),
+): ImportDiff {
+  const diff: ImportDiff = {
+    source: update.source,
+    dryRun: update.dryRun,
+    added: [],
+    changed: [],
+    removed: plan.removed,
+    unchanged: [],
+  };
+  for (const { tool, change } of plan.tools) {
+    const { name } = tool.definition;
+    const version = change === 'unchanged' ? null : (versions.get(name) ?? null);
+    diff[change].push({ name, version, operation: tool.operation });
+  }
+  return diff;
 }
 
 class DryRunRollback extends Error {}

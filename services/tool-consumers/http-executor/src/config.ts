@@ -1,14 +1,10 @@
 import { env, loadConfig, type ConfigOf, type ConfigSpec } from '@toolbus/service-kit';
+import { secretsConfig } from '@toolbus/security';
 import { catalogConsumerConfig, toolConsumerConfig } from '@toolbus/tool-sdk';
 
 /** The HTTP executor's own variables; runToolConsumer validates them with the SDK's. */
 export const httpExecutorOwnConfig = {
-  SECRETS_DIR: {
-    schema: env.string(),
-    default: '/var/run/secrets/toolbus',
-    description:
-      'Where credentials are mounted, one file per key (`<dir>/<secret>/<key>`, as Kubernetes mounts a Secret); definitions name the secret, never hold it',
-  },
+  ...secretsConfig,
   HTTP_RETRY_ATTEMPTS: {
     schema: env.int(1, 10),
     default: '3',

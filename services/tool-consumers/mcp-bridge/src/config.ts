@@ -1,14 +1,10 @@
 import { env, loadConfig, type ConfigOf, type ConfigSpec } from '@toolbus/service-kit';
+import { secretsConfig } from '@toolbus/security';
 import { catalogConsumerConfig, toolConsumerConfig } from '@toolbus/tool-sdk';
 
 /** The bridge's own variables; runToolConsumer validates them with the SDK's. */
 export const mcpBridgeOwnConfig = {
-  SECRETS_DIR: {
-    schema: env.string(),
-    default: '/var/run/secrets/toolbus',
-    description:
-      'Where the secrets named by credentialsSecret are mounted, a folder per secret; the bearer token is its file "token", re-read at every upstream connect',
-  },
+  ...secretsConfig,
   MCP_CONNECT_TIMEOUT_MS: {
     schema: env.int(100, 120_000),
     default: '5000',

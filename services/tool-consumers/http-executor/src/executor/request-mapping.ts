@@ -21,6 +21,20 @@ export interface MappedRequest {
   body?: string;
 }
 
+/** Methods that may be sent again without changing the effect (RFC 9110, section 9.2.2). */
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'PUT',
+  'DELETE',
+  'OPTIONS',
+]);
+
+/** Whether `method` may be sent again without changing the effect: retried, and sent without a key. */
+export function isIdempotent(method: string): boolean {
+  return IDEMPOTENT_METHODS.has(method);
+}
+
 /**
  * Headers the input may never set: credentials come only from the mounted secret, and the
  * framing headers belong to the HTTP client.
@@ -174,4 +188,30 @@ export function mapRequest(
   for (const [name, value] of Object.entries(credentials.headers)) headers.set(name, value);
   if (!headers.has('accept')) headers.set('accept', 'application/json, */*;q=0.8');
   return { method: binding.method, url, headers, ...(body !== undefined ? { body } : {}) };
+}
+
+/** The W3C trace context of the call's span. */
+export interface TraceContext {
+  traceId: string;
+  spanId: string;
+  traceFlags: number;
+}
+
+/**
+ * Headers of the call rather than of its input: `Idempotency-Key` on a method that is not
+ * idempotent (POST, PATCH), so an upstream that supports it can dedup, and `traceparent` when
+ * the call is traced (an all-zero trace id is no trace).
+ */
+export function addCallHeaders(
+  request: MappedRequest,
+  call: { idempotencyKey?: string; traceContext?: TraceContext },
+): void {
+  if (call.idempotencyKey && !isIdempotent(request.method))
+    request.headers.set('idempotency-key', call.idempotencyKey);
+  const trace = call.traceContext;
+  if (trace && !/^0+$/.test(trace.traceId))
+    request.headers.set(
+      'traceparent',
+      `00-${trace.traceId}-${trace.spanId}-${trace.traceFlags.toString(16).padStart(2, '0')}`,
+    );
 }

@@ -16,6 +16,8 @@ NX := npx nx
 # Image names: $(REGISTRY)/toolbus-<service>:$(VERSION), the chart's appVersion by default.
 REGISTRY ?= ghcr.io/toolbus
 VERSION ?= $(shell sed -n "s/^appVersion: *['\"]\{0,1\}\([^'\"]*\).*/\1/p" charts/toolbus/Chart.yaml)
+# The images run the Node.js that scripts/ensure-node.sh fetches: .node-version, read by lib.sh.
+NODE_VERSION := $(shell source scripts/lib.sh && echo "$$NODE_VERSION")
 
 .PHONY: help setup build up test lint format bench schemas infra-up infra-down infra-status clean charts images
 
@@ -57,7 +59,8 @@ images: ## Build every service image from scripts/charts/Dockerfile.service (nee
 	  name=$$(basename "$$service"); \
 	  echo "building $(REGISTRY)/toolbus-$$name:$(VERSION) (SERVICE=$$service)"; \
 	  docker build -f scripts/charts/Dockerfile.service --build-arg SERVICE="$$service" \
-	    --build-arg VERSION=$(VERSION) -t "$(REGISTRY)/toolbus-$$name:$(VERSION)" . || exit 1; \
+	    --build-arg NODE_VERSION=$(NODE_VERSION) --build-arg VERSION=$(VERSION) \
+	    -t "$(REGISTRY)/toolbus-$$name:$(VERSION)" . || exit 1; \
 	done
 
 infra-up: setup ## Start Kafka, PostgreSQL and Redis on 127.0.0.1 (no-op when already up)

@@ -98,6 +98,10 @@ start_pg() {
     "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$DB_NAME"
 }
 
+# Redis: no package uses it yet. It is started anyway because the orchestrator, the next
+# service, keeps its sessions and policy state (quotas, breakers, budgets) there; starting it
+# now means `make test`, `infra.sh env` and every developer's REDIS_URL stay the same when it
+# lands. It costs about 7 MB of memory and well under a second.
 start_redis() {
   command -v redis-server >/dev/null || die "redis-server is not installed (run: make setup)"
   if redis_up; then log "redis already up on 127.0.0.1:$REDIS_PORT"; return 0; fi

@@ -7,7 +7,9 @@ TOOLBUS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOOLBUS_CACHE=${TOOLBUS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/toolbus}
 TOOLBUS_INFRA_DIR=${TOOLBUS_INFRA_DIR:-${TMPDIR:-/tmp}/toolbus-infra-$(id -u)}
 
-NODE_VERSION=${TOOLBUS_NODE_VERSION:-24.21.0}
+# The project's one Node.js version lives in .node-version (read by nodenv, fnm and CI setups
+# too): ensure-node.sh fetches it, and `make images` builds the service images from it.
+NODE_VERSION=${TOOLBUS_NODE_VERSION:-$(tr -d ' \t\r\n' <"$TOOLBUS_ROOT/.node-version")}
 KAFKA_VERSION=${TOOLBUS_KAFKA_VERSION:-4.1.1}
 LOG4J_VERSION=${TOOLBUS_LOG4J_VERSION:-2.24.3}
 
@@ -18,6 +20,9 @@ KAFKA_CONTROLLER_PORT=${TOOLBUS_KAFKA_CONTROLLER_PORT:-39093}
 
 log() { printf '\033[1;34m[toolbus]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[toolbus] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+[[ $NODE_VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+  die "Node.js version \"$NODE_VERSION\" (from .node-version or TOOLBUS_NODE_VERSION) is not major.minor.patch"
 
 # Wait for a condition with a deadline; prints a dot per second so a slow start shows progress.
 wait_for() {

@@ -10,9 +10,10 @@
 # Each tool is skipped when its cached binary already reports the wanted version, so a second
 # run takes well under a second. Prints where the tools are; `charts-env.sh` puts them on PATH.
 #
-# Versions differ from ../shared/INFRA.md in one place: helm-unittest v1.1.0 is not served by
-# the Go module proxy ("This module version is not available", HTTP 403); v1.1.2, the only
-# v1.1.x it lists, is used instead. It still carries the `replace`, so the recipe is unchanged.
+# helm-unittest is v1.1.2, not v1.1.0: the Go module proxy does not serve v1.1.0 ("This module
+# version is not available", HTTP 403), and v1.1.2 is the only v1.1.x it lists. It still carries
+# the `replace`, so the recipe is unchanged. Why each tool comes from where it does:
+# docs/infrastructure.md ("Chart tools").
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/charts-env.sh"
 

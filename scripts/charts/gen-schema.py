@@ -193,6 +193,10 @@ SECRET_ENV = {
     ),
 }
 LOG_LEVEL = enum("", *LOG_LEVELS)
+# Unprivileged ports only: the containers run as non-root.
+MANAGEMENT_PORT = integer(1024, 65535)
+# A service's own management port; 0 inherits global.managementPort.
+SERVICE_MANAGEMENT_PORT = {"type": "integer", "anyOf": [{"const": 0}, {"minimum": 1024, "maximum": 65535}]}
 COMMAND = {"type": "array", "items": string(minLength=1)}
 
 
@@ -203,8 +207,8 @@ def pod_settings() -> dict:
         "resources": RESOURCES,
         "autoscaling": AUTOSCALING,
         "pdb": PDB,
-        "redis": BOOL,
         "logLevel": LOG_LEVEL,
+        "managementPort": SERVICE_MANAGEMENT_PORT,
         "env": ENV,
         "secretEnv": SECRET_ENV,
         "egress": EGRESS,
@@ -289,6 +293,7 @@ SCHEMA = closed(
                 "tmpSizeLimit": string(pattern=QUANTITY),
                 "terminationGracePeriodSeconds": integer(1),
                 "preStopSleepSeconds": integer(0, 60),
+                "managementPort": MANAGEMENT_PORT,
                 "probes": closed(
                     {
                         "startup": closed({"periodSeconds": integer(1), "failureThreshold": integer(1)}),
@@ -400,7 +405,9 @@ SCHEMA = closed(
                 "resources": RESOURCES,
             }
         ),
+        # Only the coming gateway and orchestrator use Redis; no service that exists reads REDIS_URL.
         "gateway": service(
+            redis=BOOL,
             publicUrl=url(),
             ingress=closed(
                 {
@@ -432,6 +439,7 @@ SCHEMA = closed(
             ),
         ),
         "orchestrator": service(
+            redis=BOOL,
             database=BOOL,
             migrationCommand=COMMAND,
             syncToolTimeoutMs=integer(100, 60000),

@@ -271,7 +271,8 @@ def check_render(path: Path, network_policies: bool) -> Checks:
 CANARIES = [
     ("a password next to a Secret reference", {"secrets": {"database": {"name": "db", "key": "url", "password": "CANARY-1"}}}),
     ("a provider key as a plain value", {"secrets": {"anthropicApiKey": {"name": "a", "key": "k", "value": "CANARY-2"}}}),
-    ("an API key in a service's env", {"gateway": {"env": {"ANTHROPIC_API_KEY": "CANARY-3"}}}),
+    ("an API key in a service's env", {"modelShim": {"env": {"ANTHROPIC_API_KEY": "CANARY-3"}}}),
+    ("a secret in the env of a service that is coming", {"gateway": {"enabled": True, "env": {"SESSION_SECRET": "CANARY-11"}}}),
     ("a token in vLLM's env", {"vllm": {"enabled": True, "env": {"HF_TOKEN": "CANARY-4"}}}),
     ("credentials inside a URL in env", {"registry": {"env": {"UPSTREAM_URL": "https://u:CANARY-5@api.example"}}}),
     ("a password in redis.url", {"redis": {"url": "redis://:CANARY-6@redis.example:6379"}}),

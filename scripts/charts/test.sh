@@ -12,6 +12,11 @@
 #   7. wrong values files (tests/bad-values/*.yaml) each refused by lint and template with
 #      the message named on its `# expect:` line (template only for `# refused-by: template`
 #      files: cross-field rules use `fail`, which helm lint tolerates)
+#   8. the chart tells the truth about the code: every environment variable of every render is
+#      declared by the config spec of the service it lands in, and every variable a spec requires
+#      is set (scripts/charts/env-check.py, with the specs config-specs.mjs reads from the built
+#      config modules; the services are built first, from Nx's cache when current), and the
+#      check itself fails on an unread, a missing required and a misplaced secret variable
 #
 # Counts every check, writes $TOOLBUS_ROOT/reports/tests/charts.checks.json
 # ({"name":"charts","passed":N,"failed":M}) and exits non-zero on any failure.
@@ -153,7 +158,43 @@ for f in "$CHART"/tests/bad-values/*.yaml; do
   fi
 done
 
-printf '{"name":"charts","label":"(lint, render, unit suites, k8s schemas, policy)","passed":%d,"failed":%d}\n' "$passed" "$failed" >"$reports/charts.checks.json"
+step "8. every variable the chart sets is read by the code it lands in"
+export PATH="$("$TOOLBUS_ROOT/scripts/ensure-node.sh"):$PATH"
+mapfile -t projects < <(node scripts/charts/config-specs.mjs --projects)
+# make test runs with NX_SKIP_NX_CACHE; here the cache is wanted: the earlier tiers built these.
+if out=$(env -u NX_SKIP_NX_CACHE NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false npx nx run-many -t build -p "${projects[@]}" --outputStyle=static 2>&1) &&
+  node scripts/charts/config-specs.mjs >"$work/specs.json" 2>"$work/specs.err"; then
+  env_args=()
+  for s in "${scenarios[@]}"; do [[ -f "$work/$s.yaml" ]] && env_args+=("$s=$work/$s.yaml"); done
+  "$PY" scripts/charts/env-check.py "$work/specs.json" "${env_args[@]}" >"$work/env.log" 2>&1 || true
+  sed 's/^/  /' "$work/env.log" | grep -v '^  checks:'
+  add_counts "$work/env.log" "env"
+  # The check must be able to fail: a variable no code reads, a required variable never set,
+  # and a secret variable delivered in a ConfigMap are each reported by name.
+  probe() {
+    local what=$1 expect=$2 specs=$3 render=$4
+    if "$PY" scripts/charts/env-check.py "$specs" "probe=$render" >"$work/probe.log" 2>&1; then
+      ko "env check probe: $what was accepted"
+    elif ! grep -qF -- "$expect" "$work/probe.log"; then
+      ko "env check probe: $what refused, but without \"$expect\"" "$(grep -v '^  ok' "$work/probe.log")"
+    else
+      ok "env check probe: $what: $expect"
+    fi
+  }
+  if [[ -f "$work/default.yaml" ]] && helm template toolbus "$CHART" --namespace toolbus-system --kube-version "$KUBE" \
+    --set registry.env.NOT_READ_BY_ANY_CODE=1 >"$work/probe-unread.yaml" 2>"$work/probe.err"; then
+    probe "a variable no spec declares" "probe: registry: NOT_READ_BY_ANY_CODE is set" "$work/specs.json" "$work/probe-unread.yaml"
+    "$PY" -c 'import json,sys; s=json.load(open(sys.argv[1])); s["registry"]["REQUIRED_BY_THE_PROBE"]={"required":True,"secret":False}; s["registry"]["LOG_LEVEL"]["secret"]=True; json.dump(s,open(sys.argv[2],"w"))' "$work/specs.json" "$work/specs-probe.json"
+    probe "a required variable never set" "probe: registry: REQUIRED_BY_THE_PROBE is required by its config spec" "$work/specs-probe.json" "$work/default.yaml"
+    probe "a secret variable from a ConfigMap" "probe: registry: LOG_LEVEL is a secret but Deployment toolbus-registry sets it from ConfigMap toolbus-registry" "$work/specs-probe.json" "$work/default.yaml"
+  else
+    ko "env check probes: no render to probe with" "$(cat "$work/probe.err" 2>/dev/null)"
+  fi
+else
+  ko "env check: the services' config specs could not be read (build or import failed)" "$out"$'\n'"$(cat "$work/specs.err" 2>/dev/null)"
+fi
+
+printf '{"name":"charts","label":"(lint, render, unit suites, k8s schemas, policy, env)","passed":%d,"failed":%d}\n' "$passed" "$failed" >"$reports/charts.checks.json"
 echo
 if ((failed > 0)); then
   log "charts: $passed passed, $failed failed: ${failures[*]}"

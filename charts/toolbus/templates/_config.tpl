@@ -14,7 +14,8 @@ with 2 s to spare so the process exits before the kubelet kills it.
 
 {{/*
 The ConfigMap data (non-secret environment). Common variables first, then the service's own
-(`.config`), then the user's `env`. Values are strings, as environment variables are.
+(`.config`), then the user's `env`. Values are strings, as environment variables are. Each name
+is one the service's config spec reads: scripts/charts/env-check.py holds every render to that.
 */}}
 {{- define "toolbus.configData" -}}
 {{- $root := .root -}}
@@ -22,9 +23,8 @@ The ConfigMap data (non-secret environment). Common variables first, then the se
 {{- $data := dict
   "HOST" "0.0.0.0"
   "PORT" (toString .port)
-  "SERVICE_NAME" .name
+  "MANAGEMENT_PORT" (toString .management)
   "LOG_LEVEL" ($v.logLevel | default $root.Values.global.logLevel)
-  "OTEL_SERVICE_NAME" .name
   "SHUTDOWN_DEADLINE_MS" (include "toolbus.shutdownDeadlineMs" $root)
 -}}
 {{- if .kafka }}
@@ -137,21 +137,12 @@ entry's key (a second key of the same Secret), `file` is where Vault Agent write
 {{- end }}
 
 {{/*
-The `env` list of a container: the pod's identity for telemetry, then each secret by
-reference (secretKeyRef), or, with Vault Agent, the path of the file it renders (<VAR>_FILE).
+The `env` list of a container: each secret by reference (secretKeyRef), or, with Vault Agent,
+the path of the file it renders (<VAR>_FILE). Empty when the service reads no secret. (No
+POD_NAME or OTEL_RESOURCE_ATTRIBUTES: no service starts the OpenTelemetry SDK that would read them.)
 */}}
 {{- define "toolbus.env" -}}
 {{- $root := .root -}}
-- name: POD_NAME
-  valueFrom:
-    fieldRef:
-      fieldPath: metadata.name
-- name: POD_NAMESPACE
-  valueFrom:
-    fieldRef:
-      fieldPath: metadata.namespace
-- name: OTEL_RESOURCE_ATTRIBUTES
-  value: {{ printf "k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE),service.version=%s" (include "toolbus.imageTag" .) | quote }}
 {{- range (include "toolbus.secretUses" . | fromYaml).uses }}
 {{- if and $root.Values.vault.enabled .ref }}
 - name: {{ .env }}_FILE

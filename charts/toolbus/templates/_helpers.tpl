@@ -13,9 +13,11 @@ reads), then renders the shared `toolbus.<what>` template with it. The context c
   tier        edge | core | model | tools
   ns          the tier's namespace
   fullname    resource name: <prefix>-<name>
-  port        HTTP port (8080; vLLM 8000)
+  port        API port (8080; vLLM 8000)
+  management  port of health and metrics (MANAGEMENT_PORT): the service's managementPort, else
+              global.managementPort; 0 for vLLM, which serves both on its API port
   config      service-specific environment for its ConfigMap
-  ingressFrom peers allowed to call it (besides Prometheus)
+  ingressFrom peers allowed to call its API port (Prometheus reaches only the management port)
   egressTo    peers it calls (besides Kafka, PostgreSQL, Redis, the collector and DNS)
   secretRefs  [{env, ref}]: variables read from an entry of `.Values.secrets` (or `global.auth.jwtSecret`)
   credentialSecrets  names of existing Secrets mounted read-only at /var/run/secrets/toolbus/<name>
@@ -76,6 +78,15 @@ context may fill. Consumers get toolConsumerDefaults overlaid with their entry, 
 {{- range $k, $d := dict "port" 8080 "config" dict "ingressFrom" list "egressTo" list "secretRefs" list "credentialSecrets" list "kafka" true "otel" true -}}
 {{- if not (hasKey $ $k) }}{{ $_ := set $ $k $d }}{{ end -}}
 {{- end -}}
+{{- if not (hasKey . "management") -}}
+{{- $_ := set . "management" (int (.v.managementPort | default $root.Values.global.managementPort)) -}}
+{{- end -}}
+{{- end }}
+
+{{/* Whether a platform service is enabled: (dict "root" $ "name" "orchestrator"). Peers that are off get no NetworkPolicy rule, config or URL. */}}
+{{- define "toolbus.enabled" -}}
+{{- $keys := dict "gateway" "gateway" "orchestrator" "orchestrator" "registry" "registry" "model-shim" "modelShim" "vllm" "vllm" -}}
+{{- if (get .root.Values (get $keys .name)).enabled }}true{{ end -}}
 {{- end }}
 
 {{/* Labels every resource of the chart carries. */}}
@@ -225,6 +236,17 @@ Rendered once, from templates/validate.yaml.
 {{- end -}}
 {{- if and $v.vllm.enabled (gt (int $v.vllm.replicas) 1) (eq $v.vllm.cache.accessMode "ReadWriteOnce") (not $v.vllm.cache.existingClaim) -}}
 {{- fail "vllm.replicas > 1 shares one model cache PVC: set vllm.cache.accessMode to ReadWriteMany (or use an existingClaim of that kind)" -}}
+{{- end -}}
+{{- /* Probes and Prometheus reach the management port, callers the API and mTLS ports: they must differ. */ -}}
+{{- $ports := dict "gateway" $v.gateway "orchestrator" $v.orchestrator "registry" $v.registry "model-shim" $v.modelShim -}}
+{{- range $v.toolConsumers -}}
+{{- $_ := set $ports .name (dict "enabled" (hasKey . "enabled" | ternary .enabled true) "managementPort" (hasKey . "managementPort" | ternary .managementPort $v.toolConsumerDefaults.managementPort)) -}}
+{{- end -}}
+{{- range $name, $s := $ports -}}
+{{- $m := int ($s.managementPort | default $v.global.managementPort) -}}
+{{- if and $s.enabled (or (eq $m 8080) (and $v.mtls.enabled (eq $m (int $v.mtls.port)))) -}}
+{{- fail (printf "%s: the management port %d is also its API port (8080) or mtls.port (%v): choose another managementPort" $name $m $v.mtls.port) -}}
+{{- end -}}
 {{- end -}}
 {{- if and $v.kafka.saslMechanism (not $v.secrets.kafkaSasl.name) (not $v.vault.enabled) -}}
 {{- fail "kafka.saslMechanism is set but secrets.kafkaSasl.name is empty: reference the Secret with the SASL credentials" -}}

@@ -41,8 +41,8 @@ address, the opposite of what an empty peer means here.
 {{- $r := include "toolbus.npRule" (dict "dir" "from" "peer" .) | fromYaml -}}
 {{- if $r }}{{ $ingress = append $ingress $r }}{{ end -}}
 {{- end -}}
-{{- /* Prometheus scrapes /metrics on the HTTP port. */ -}}
-{{- $r := include "toolbus.npRule" (dict "dir" "from" "peer" $V.networkPolicy.prometheus "ports" (list (dict "port" .port))) | fromYaml -}}
+{{- /* Prometheus, and only Prometheus, reaches the management port (vLLM: /metrics on its API port). */ -}}
+{{- $r := include "toolbus.npRule" (dict "dir" "from" "peer" $V.networkPolicy.prometheus "ports" (list (dict "port" (.management | default .port)))) | fromYaml -}}
 {{- if $r }}{{ $ingress = append $ingress $r }}{{ end -}}
 {{- $egressPeers := list -}}
 {{- if .kafka }}{{ $egressPeers = append $egressPeers $V.kafka.peer }}{{ end -}}

@@ -18,6 +18,13 @@ spec:
       port: {{ .port }}
       targetPort: http
       protocol: TCP
+    {{- if .management }}
+    # Health and /metrics, for the ServiceMonitor; the NetworkPolicy admits only Prometheus.
+    - name: metrics
+      port: {{ .management }}
+      targetPort: management
+      protocol: TCP
+    {{- end }}
     {{- if and .root.Values.mtls.enabled (ne .name "vllm") }}
     - name: https-mtls
       port: {{ .root.Values.mtls.port }}
@@ -121,7 +128,8 @@ spec:
     matchNames:
       - {{ .ns }}
   endpoints:
-    - port: http
+    # The management port (vLLM, without one, serves /metrics on its API port).
+    - port: {{ if .management }}metrics{{ else }}http{{ end }}
       path: /metrics
       interval: {{ $sm.interval }}
       # The tier and namespace become labels of every series, for the dashboard's filters.

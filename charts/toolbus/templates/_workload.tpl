@@ -158,6 +158,10 @@ spec:
             - name: http
               containerPort: {{ .port }}
               protocol: TCP
+            # Health and /metrics (MANAGEMENT_PORT): only the kubelet and Prometheus reach it.
+            - name: management
+              containerPort: {{ .management }}
+              protocol: TCP
             {{- if $root.Values.mtls.enabled }}
             - name: https-mtls
               containerPort: {{ $root.Values.mtls.port }}
@@ -166,25 +170,27 @@ spec:
           envFrom:
             - configMapRef:
                 name: {{ .fullname }}
+          {{- with include "toolbus.env" . | trim }}
           env:
-            {{- include "toolbus.env" . | nindent 12 }}
+            {{- . | nindent 12 }}
+          {{- end }}
           startupProbe:
             httpGet:
               path: /health/live
-              port: http
+              port: management
             periodSeconds: {{ $p.startup.periodSeconds }}
             failureThreshold: {{ $p.startup.failureThreshold }}
           livenessProbe:
             httpGet:
               path: /health/live
-              port: http
+              port: management
             periodSeconds: {{ $p.liveness.periodSeconds }}
             timeoutSeconds: {{ $p.liveness.timeoutSeconds }}
             failureThreshold: {{ $p.liveness.failureThreshold }}
           readinessProbe:
             httpGet:
               path: /health/ready
-              port: http
+              port: management
             periodSeconds: {{ $p.readiness.periodSeconds }}
             timeoutSeconds: {{ $p.readiness.timeoutSeconds }}
             failureThreshold: {{ $p.readiness.failureThreshold }}

@@ -16,13 +16,14 @@ It calls the orchestrator (HTTP for synchronous tool calls; asks go over Kafka).
 {{- end -}}
 {{- /* Caller authentication: AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL from global.auth, as the registry. */ -}}
 {{- $config := include "toolbus.authConfig" $root | fromYaml -}}
-{{- $_ := set $config "ORCHESTRATOR_URL" (include "toolbus.url" (dict "root" $root "name" "orchestrator")) -}}
+{{- $orchestrator := include "toolbus.enabled" (dict "root" $root "name" "orchestrator") -}}
+{{- if $orchestrator }}{{ $_ := set $config "ORCHESTRATOR_URL" (include "toolbus.url" (dict "root" $root "name" "orchestrator")) }}{{ end -}}
 {{- with $public }}{{ $_ := set $config "PUBLIC_URL" . }}{{ end -}}
 {{- $_ := set . "config" $config -}}
 {{- /* TLS ends at the ingress controller, which forwards plain HTTP to port 8080. */ -}}
 {{- $ic := $root.Values.networkPolicy.ingressController -}}
 {{- $_ := set . "ingressFrom" (list (dict "namespaceSelector" $ic.namespaceSelector "podSelector" $ic.podSelector "cidrs" $ic.cidrs "ports" (list (dict "port" 8080)))) -}}
-{{- $_ := set . "egressTo" (list (include "toolbus.componentPeer" (dict "root" $root "name" "orchestrator") | fromYaml)) -}}
+{{- if $orchestrator }}{{ $_ := set . "egressTo" (list (include "toolbus.componentPeer" (dict "root" $root "name" "orchestrator") | fromYaml)) }}{{ end -}}
 {{- $_ := set . "secretRefs" (list
   (dict "env" "GATEWAY_BOOTSTRAP_API_KEY" "ref" "gatewayBootstrapApiKey")
   (dict "env" "AUTH_JWT_SECRET" "ref" "jwtSecret")) -}}

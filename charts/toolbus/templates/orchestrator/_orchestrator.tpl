@@ -9,12 +9,15 @@ tool consumers over HTTP. Owns the audit ledger (PostgreSQL) and session state (
 {{- include "toolbus.init" . -}}
 {{- $toolsHost := printf "%s-{service}.%s.svc.%s" (include "toolbus.prefix" $root) $root.Values.namespaces.tools $root.Values.global.clusterDomain -}}
 {{- $toolsUrl := $root.Values.mtls.enabled | ternary (printf "https://%s:%v" $toolsHost $root.Values.mtls.port) (printf "http://%s:8080" $toolsHost) -}}
-{{- $_ := set . "config" (dict
-  "REGISTRY_URL" (include "toolbus.url" (dict "root" $root "name" "registry"))
-  "TOOL_SERVICE_URL_TEMPLATE" $toolsUrl
-  "SYNC_TOOL_TIMEOUT_MS" .v.syncToolTimeoutMs) -}}
+{{- $registry := include "toolbus.enabled" (dict "root" $root "name" "registry") -}}
+{{- $config := dict "TOOL_SERVICE_URL_TEMPLATE" $toolsUrl "SYNC_TOOL_TIMEOUT_MS" .v.syncToolTimeoutMs -}}
+{{- if $registry }}{{ $_ := set $config "REGISTRY_URL" (include "toolbus.url" (dict "root" $root "name" "registry")) }}{{ end -}}
+{{- $_ := set . "config" $config -}}
+{{- if include "toolbus.enabled" (dict "root" $root "name" "gateway") -}}
 {{- $_ := set . "ingressFrom" (list (include "toolbus.componentPeer" (dict "root" $root "name" "gateway") | fromYaml)) -}}
-{{- $egress := list (include "toolbus.componentPeer" (dict "root" $root "name" "registry") | fromYaml) -}}
+{{- end -}}
+{{- $egress := list -}}
+{{- if $registry }}{{ $egress = append $egress (include "toolbus.componentPeer" (dict "root" $root "name" "registry") | fromYaml) }}{{ end -}}
 {{- $consumers := include "toolbus.consumerNames" $root | fromYamlArray -}}
 {{- if $consumers -}}
 {{- $peer := include "toolbus.componentPeer" (dict "root" $root "name" "consumers" "tier" "tools") | fromYaml -}}

@@ -14,7 +14,10 @@ registry.egress; the Secrets its upstream MCP servers name are mounted under SEC
 {{- $_ := set . "config" $config -}}
 {{- $_ := set . "secretRefs" (list (dict "env" "AUTH_JWT_SECRET" "ref" "jwtSecret")) -}}
 {{- $_ := set . "credentialSecrets" (.v.credentialSecrets | default list) -}}
-{{- $ingress := list (include "toolbus.componentPeer" (dict "root" $root "name" "orchestrator") | fromYaml) -}}
+{{- $ingress := list -}}
+{{- if include "toolbus.enabled" (dict "root" $root "name" "orchestrator") -}}
+{{- $ingress = append $ingress (include "toolbus.componentPeer" (dict "root" $root "name" "orchestrator") | fromYaml) -}}
+{{- end -}}
 {{- $consumers := include "toolbus.consumerNames" $root | fromYamlArray -}}
 {{- if $consumers -}}
 {{- $peer := include "toolbus.componentPeer" (dict "root" $root "name" "consumers" "tier" "tools") | fromYaml -}}

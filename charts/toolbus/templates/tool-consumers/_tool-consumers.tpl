@@ -10,9 +10,9 @@ annotations, for people and tooling.
 {{- $root := .root -}}
 {{- $_ := set . "consumer" true -}}
 {{- include "toolbus.init" . -}}
-{{- $config := dict
-  "REGISTRY_URL" (include "toolbus.url" (dict "root" $root "name" "registry"))
-  "TOOL_HTTP_URL" (include "toolbus.url" (dict "root" $root "name" .name "tier" "tools")) -}}
+{{- $registry := include "toolbus.enabled" (dict "root" $root "name" "registry") -}}
+{{- $config := dict "TOOL_HTTP_URL" (include "toolbus.url" (dict "root" $root "name" .name "tier" "tools")) -}}
+{{- if $registry }}{{ $_ := set $config "REGISTRY_URL" (include "toolbus.url" (dict "root" $root "name" "registry")) }}{{ end -}}
 {{- $_ := set . "credentialSecrets" (.v.credentialSecrets | default list) -}}
 {{- if .credentialSecrets }}{{ $_ := set $config "SECRETS_DIR" (include "toolbus.secretsDir" $root) }}{{ end -}}
 {{- $_ := set . "config" $config -}}
@@ -20,6 +20,9 @@ annotations, for people and tooling.
 {{- /* The generic consumers (http-executor, mcp-bridge) list no tools: theirs come from the registry's catalog. */ -}}
 {{- $_ := set . "annotations" (dict "toolbus.io/topic" .v.topic) -}}
 {{- with .v.tools }}{{ $_ := set $.annotations "toolbus.io/tools" (join "," .) }}{{ end -}}
+{{- /* Synchronous tool calls come from the orchestrator only; with it off, only Prometheus gets in. */ -}}
+{{- if include "toolbus.enabled" (dict "root" $root "name" "orchestrator") -}}
 {{- $_ := set . "ingressFrom" (list (include "toolbus.componentPeer" (dict "root" $root "name" "orchestrator") | fromYaml)) -}}
-{{- $_ := set . "egressTo" (list (include "toolbus.componentPeer" (dict "root" $root "name" "registry") | fromYaml)) -}}
+{{- end -}}
+{{- if $registry }}{{ $_ := set . "egressTo" (list (include "toolbus.componentPeer" (dict "root" $root "name" "registry") | fromYaml)) }}{{ end -}}
 {{- end }}

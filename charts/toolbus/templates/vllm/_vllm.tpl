@@ -9,7 +9,11 @@ Kafka and sends no traces; its only egress is the model hub, unless it runs offl
 {{- $_ := set . "port" 8000 -}}
 {{- $_ := set . "kafka" false -}}
 {{- $_ := set . "otel" false -}}
+{{- /* vLLM serves /health and /metrics on its API port: no management port. */ -}}
+{{- $_ := set . "management" 0 -}}
 {{- include "toolbus.init" . -}}
+{{- if $root.Values.modelShim.enabled -}}
 {{- $_ := set . "ingressFrom" (list (include "toolbus.componentPeer" (dict "root" $root "name" "model-shim" "port" 8000) | fromYaml)) -}}
+{{- end -}}
 {{- $_ := set . "secretRefs" (list (dict "env" "HF_TOKEN" "ref" "modelHubToken") (dict "env" "VLLM_API_KEY" "ref" "openaiApiKey")) -}}
 {{- end }}

@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { BusTransport, createKafkaBus, createMemoryBus, type MessageBus } from '@toolbus/messaging';
 import { Histogram, metric, type Logger } from '@toolbus/observability';
 import { ConfigError } from './config.js';
+import { kafkaSecurityFromConfig, type KafkaSecurityConfig } from './kafka-config.js';
 import { PinoNestLogger } from './logger.js';
 import { ProblemFilter } from './problem.js';
 
@@ -15,13 +16,14 @@ export function busFromConfig(
     KAFKA_BROKERS?: string[];
     KAFKA_SESSION_TIMEOUT_MS: number;
     SHUTDOWN_DEADLINE_MS: number;
-  },
+  } & KafkaSecurityConfig,
   logger: Logger,
 ): MessageBus {
   if (config.KAFKA_BROKERS && config.KAFKA_BROKERS.length > 0) {
     return createKafkaBus({
       serviceName,
       brokers: config.KAFKA_BROKERS,
+      ...kafkaSecurityFromConfig(config, logger),
       logger: logger.child({ component: 'bus' }),
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
       shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,

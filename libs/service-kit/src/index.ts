@@ -2,6 +2,7 @@ export { busFromConfig, runMain, startService, type ServiceOptions } from './boo
 export {
   commonConfig,
   ConfigError,
+  configSourceFile,
   configTable,
   env,
   loadConfig,
@@ -9,6 +10,7 @@ export {
   type ConfigSpec,
   type ConfigVar,
 } from './config.js';
+export { kafkaSecurityFromConfig, type KafkaSecurityConfig } from './kafka-config.js';
 export {
   HealthController,
   HealthModule,

@@ -24,6 +24,8 @@ DB_NAME=toolbus
 KAFKA_SASL_USER=toolbus
 # Only the test broker reads its keystore; the password protects nothing here.
 KAFKA_KEYSTORE_PASSWORD=toolbus-test-keystore
+KAFKA_JAVA_OPTS=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
+  "-Dlog4j2.configurationFile=$TOOLBUS_ROOT/scripts/infra/kafka/log4j2.properties")
 
 find_pg_bin() {
   local d
@@ -112,7 +114,7 @@ make_kafka_tls() {
     openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
       -extfile client.ext -out client.pem
     openssl rand -hex 16 >sasl-password
-  ) >"$KAFKA_DIR/tls.log" 2>&1 || fail_with_log "kafka TLS certificates" "$KAFKA_DIR/tls.log"
+  ) >"$KAFKA_DIR/tls.log" 2>&1 || { tail -n 20 "$KAFKA_DIR/tls.log" >&2; die "openssl could not make the test broker's certificates"; }
   touch "$KAFKA_TLS_DIR/.complete"
 }
 start_pg() {
@@ -160,12 +162,10 @@ start_kafka() {
   chmod 600 "$KAFKA_DIR/server.properties"
   local scram="SCRAM-SHA-512=[name=$KAFKA_SASL_USER,password=$sasl_password]"
   local scram256="SCRAM-SHA-256=[name=$KAFKA_SASL_USER,password=$sasl_password]"
-  local java_opts=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
-    "-Dlog4j2.configurationFile=$TOOLBUS_ROOT/scripts/infra/kafka/log4j2.properties")
   if [[ ! -f "$KAFKA_DIR/data/meta.properties" ]]; then
     local cluster_id
-    cluster_id=$(java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
-    java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format --standalone \
+    cluster_id=$(java "${KAFKA_JAVA_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    java "${KAFKA_JAVA_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format --standalone \
       -t "$cluster_id" -c "$KAFKA_DIR/server.properties" --ignore-formatted \
       --add-scram "$scram" --add-scram "$scram256" >"$KAFKA_DIR/format.log" 2>&1 ||
       fail_with_log kafka "$KAFKA_DIR/format.log"
@@ -174,18 +174,30 @@ start_kafka() {
   log "starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT"
   : >"$KAFKA_DIR/kafka.log"
   # setsid: the broker must outlive the make process that started it.
-  setsid java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_DIR/server.properties" \
+  setsid java "${KAFKA_JAVA_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_DIR/server.properties" \
     >>"$KAFKA_DIR/kafka.log" 2>&1 </dev/null &
   echo $! >"$KAFKA_DIR/kafka.pid"
   wait_for kafka 90 kafka_up || fail_with_log kafka "$KAFKA_DIR/kafka.log"
-  if [[ ! -f "$KAFKA_DIR/data/.toolbus-scram" ]]; then
-    # Data formatted by an older infra.sh, without the SCRAM user: add it through the admin API.
-    java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+}
+
+# The SASL_SSL listener's SCRAM user. Data formatted by an older infra.sh has none: it is
+# added through the admin API. Nothing to do for a broker started without the listener.
+ensure_kafka_scram_user() {
+  [[ -f "$KAFKA_DIR/data/.toolbus-scram" ]] && return 0
+  kafka_has_security_listeners || return 0
+  local sasl_password mechanism; sasl_password=$(cat "$KAFKA_TLS_DIR/sasl-password")
+  # One mechanism per request: the API refuses two changes to one user's credentials at once.
+  for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do
+    java "${KAFKA_JAVA_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
       --alter --entity-type users --entity-name "$KAFKA_SASL_USER" \
-      --add-config "SCRAM-SHA-512=[password=$sasl_password],SCRAM-SHA-256=[password=$sasl_password]" \
-      >"$KAFKA_DIR/scram.log" 2>&1 || fail_with_log "kafka SCRAM user" "$KAFKA_DIR/scram.log"
-    touch "$KAFKA_DIR/data/.toolbus-scram"
-  fi
+      --add-config "$mechanism=[password=$sasl_password]" >>"$KAFKA_DIR/scram.log" 2>&1 ||
+      { tail -n 20 "$KAFKA_DIR/scram.log" >&2; die "could not add the $mechanism user $KAFKA_SASL_USER"; }
+  done
+  touch "$KAFKA_DIR/data/.toolbus-scram"
+}
+
+kafka_has_security_listeners() {
+  grep -q '^listeners=.*SASL_SSL' "$KAFKA_DIR/server.properties" 2>/dev/null && [[ -f "$KAFKA_TLS_DIR/.complete" ]]
 }
 
 cmd_up() {
@@ -193,6 +205,7 @@ cmd_up() {
   start_pg
   start_redis
   start_kafka
+  ensure_kafka_scram_user
   cmd_env >"$TOOLBUS_INFRA_DIR/env"
   log "infrastructure up; connection variables in $TOOLBUS_INFRA_DIR/env"
 }
@@ -231,7 +244,7 @@ cmd_env() {
   # infra.sh has none; `down` then `up` gives it them). Named KAFKA_TEST_*, never like the
   # services' own KAFKA_TLS_CA_FILE or KAFKA_SASL_*: tests export all of these, and a service
   # started from that environment must still connect over PLAINTEXT.
-  if grep -q '^listeners=.*SASL_SSL' "$KAFKA_DIR/server.properties" 2>/dev/null && [[ -f "$KAFKA_TLS_DIR/.complete" ]]; then
+  if kafka_has_security_listeners; then
     echo "KAFKA_TEST_SASL_BROKERS=127.0.0.1:$KAFKA_SASL_PORT"
     echo "KAFKA_TEST_MTLS_BROKERS=127.0.0.1:$KAFKA_MTLS_PORT"
     echo "KAFKA_TEST_CA_FILE=$KAFKA_TLS_DIR/ca.pem"

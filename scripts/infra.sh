@@ -232,7 +232,9 @@ cmd_status() {
   local rc=0
   if pg_up; then echo "postgres  up    127.0.0.1:$PG_PORT"; else echo "postgres  down  127.0.0.1:$PG_PORT"; rc=1; fi
   if redis_up; then echo "redis     up    127.0.0.1:$REDIS_PORT"; else echo "redis     down  127.0.0.1:$REDIS_PORT"; rc=1; fi
-  if kafka_up; then echo "kafka     up    127.0.0.1:$KAFKA_PORT (SASL_SSL $KAFKA_SASL_PORT, MTLS $KAFKA_MTLS_PORT)"; else echo "kafka     down  127.0.0.1:$KAFKA_PORT"; rc=1; fi
+  local listeners="SASL_SSL $KAFKA_SASL_PORT, MTLS $KAFKA_MTLS_PORT"
+  kafka_has_security_listeners || listeners="no SASL_SSL or MTLS listener: down, then up, adds them"
+  if kafka_up; then echo "kafka     up    127.0.0.1:$KAFKA_PORT ($listeners)"; else echo "kafka     down  127.0.0.1:$KAFKA_PORT"; rc=1; fi
   return $rc
 }
 

@@ -5,9 +5,12 @@
 #   infra.sh up        start all three on 127.0.0.1 (no-op for the ones already up)
 #   infra.sh down      stop them and delete their data
 #   infra.sh status    one line per server; exit 1 when any is down
-#   infra.sh env       print the connection variables (KAFKA_BROKERS, DATABASE_URL, REDIS_URL)
+#   infra.sh env       print the connection variables (KAFKA_BROKERS, DATABASE_URL, REDIS_URL, and
+#                      the Kafka security tests' KAFKA_TEST_SASL_BROKERS, KAFKA_TEST_CA_FILE, ...)
 #
 # Data lives in $TOOLBUS_INFRA_DIR (a temporary directory); downloads in $TOOLBUS_CACHE.
+# Besides PLAINTEXT, Kafka listens with SASL_SSL ($KAFKA_SASL_PORT) and with TLS requiring a
+# client certificate ($KAFKA_MTLS_PORT), with a CA and certificates made here by openssl.
 source "$(dirname "$0")/lib.sh"
 
 KAFKA_LIBS="$TOOLBUS_CACHE/kafka-$KAFKA_VERSION-libs"
@@ -15,7 +18,14 @@ PG_BIN=""
 PG_DIR="$TOOLBUS_INFRA_DIR/postgres"
 REDIS_DIR="$TOOLBUS_INFRA_DIR/redis"
 KAFKA_DIR="$TOOLBUS_INFRA_DIR/kafka"
+KAFKA_TLS_DIR="$KAFKA_DIR/tls"
 DB_NAME=toolbus
+# The SCRAM/PLAIN user of the SASL_SSL listener; its password is made once per infra dir.
+KAFKA_SASL_USER=toolbus
+# Only the test broker reads its keystore; the password protects nothing here.
+KAFKA_KEYSTORE_PASSWORD=toolbus-test-keystore
+KAFKA_JAVA_OPTS=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
+  "-Dlog4j2.configurationFile=$TOOLBUS_ROOT/scripts/infra/kafka/log4j2.properties")
 
 find_pg_bin() {
   local d
@@ -79,6 +89,34 @@ fail_with_log() {
 }
 
 # ---- start ------------------------------------------------------------------------------
+
+# A CA, the broker's certificate (127.0.0.1 and localhost) in a PKCS12 keystore, a client
+# certificate for the MTLS listener, and the SASL password: made once, kept in the infra dir.
+make_kafka_tls() {
+  [[ -f "$KAFKA_TLS_DIR/.complete" ]] && return 0
+  command -v openssl >/dev/null || die "openssl is needed to make the test broker's TLS certificates"
+  rm -rf "$KAFKA_TLS_DIR" && mkdir -p "$KAFKA_TLS_DIR"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  (
+    set -e
+    umask 077
+    cd "$KAFKA_TLS_DIR"
+    openssl req -x509 "${ec[@]}" -days 3650 -subj "/CN=Toolbus test CA" -keyout ca.key -out ca.pem \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    openssl req "${ec[@]}" -subj "/CN=localhost" -keyout server.key -out server.csr
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile server.ext -out server.pem
+    openssl pkcs12 -export -in server.pem -inkey server.key -certfile ca.pem -name kafka \
+      -passout "pass:$KAFKA_KEYSTORE_PASSWORD" -out server.p12
+    openssl req "${ec[@]}" -subj "/CN=toolbus-test-client" -keyout client.key -out client.csr
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile client.ext -out client.pem
+    openssl rand -hex 16 >sasl-password
+  ) >"$KAFKA_DIR/tls.log" 2>&1 || { tail -n 20 "$KAFKA_DIR/tls.log" >&2; die "openssl could not make the test broker's certificates"; }
+  touch "$KAFKA_TLS_DIR/.complete"
+}
 start_pg() {
   find_pg_bin || die "PostgreSQL is not installed (run: make setup)"
   if pg_up; then log "postgres already up on 127.0.0.1:$PG_PORT"; return 0; fi
@@ -118,24 +156,52 @@ start_kafka() {
   if kafka_up; then log "kafka already up on 127.0.0.1:$KAFKA_PORT"; return 0; fi
   if [[ -f "$KAFKA_DIR/kafka.pid" ]]; then kill "$(cat "$KAFKA_DIR/kafka.pid")" 2>/dev/null || true; fi
   mkdir -p "$KAFKA_DIR/data"
+  make_kafka_tls
+  local sasl_password; sasl_password=$(cat "$KAFKA_TLS_DIR/sasl-password")
   sed -e "s#@PORT@#$KAFKA_PORT#g" -e "s#@CPORT@#$KAFKA_CONTROLLER_PORT#g" -e "s#@DATA@#$KAFKA_DIR/data#g" \
+    -e "s#@SASL_PORT@#$KAFKA_SASL_PORT#g" -e "s#@MTLS_PORT@#$KAFKA_MTLS_PORT#g" -e "s#@TLS@#$KAFKA_TLS_DIR#g" \
+    -e "s#@KEYSTORE_PASSWORD@#$KAFKA_KEYSTORE_PASSWORD#g" \
+    -e "s#@SASL_USER@#$KAFKA_SASL_USER#g" -e "s#@SASL_PASSWORD@#$sasl_password#g" \
     "$TOOLBUS_ROOT/scripts/infra/kafka/server.properties" >"$KAFKA_DIR/server.properties"
-  local java_opts=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
-    "-Dlog4j2.configurationFile=$TOOLBUS_ROOT/scripts/infra/kafka/log4j2.properties")
+  chmod 600 "$KAFKA_DIR/server.properties"
+  local scram="SCRAM-SHA-512=[name=$KAFKA_SASL_USER,password=$sasl_password]"
+  local scram256="SCRAM-SHA-256=[name=$KAFKA_SASL_USER,password=$sasl_password]"
   if [[ ! -f "$KAFKA_DIR/data/meta.properties" ]]; then
     local cluster_id
-    cluster_id=$(java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
-    java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format --standalone \
-      -t "$cluster_id" -c "$KAFKA_DIR/server.properties" --ignore-formatted >"$KAFKA_DIR/format.log" 2>&1 ||
+    cluster_id=$(java "${KAFKA_JAVA_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    java "${KAFKA_JAVA_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format --standalone \
+      -t "$cluster_id" -c "$KAFKA_DIR/server.properties" --ignore-formatted \
+      --add-scram "$scram" --add-scram "$scram256" >"$KAFKA_DIR/format.log" 2>&1 ||
       fail_with_log kafka "$KAFKA_DIR/format.log"
+    touch "$KAFKA_DIR/data/.toolbus-scram"
   fi
   log "starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT"
   : >"$KAFKA_DIR/kafka.log"
   # setsid: the broker must outlive the make process that started it.
-  setsid java "${java_opts[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_DIR/server.properties" \
+  setsid java "${KAFKA_JAVA_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_DIR/server.properties" \
     >>"$KAFKA_DIR/kafka.log" 2>&1 </dev/null &
   echo $! >"$KAFKA_DIR/kafka.pid"
   wait_for kafka 90 kafka_up || fail_with_log kafka "$KAFKA_DIR/kafka.log"
+}
+
+# The SASL_SSL listener's SCRAM user. Data formatted by an older infra.sh has none: it is
+# added through the admin API. Nothing to do for a broker started without the listener.
+ensure_kafka_scram_user() {
+  [[ -f "$KAFKA_DIR/data/.toolbus-scram" ]] && return 0
+  kafka_has_security_listeners || return 0
+  local sasl_password mechanism; sasl_password=$(cat "$KAFKA_TLS_DIR/sasl-password")
+  # One mechanism per request: the API refuses two changes to one user's credentials at once.
+  for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do
+    java "${KAFKA_JAVA_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" \
+      --alter --entity-type users --entity-name "$KAFKA_SASL_USER" \
+      --add-config "$mechanism=[password=$sasl_password]" >>"$KAFKA_DIR/scram.log" 2>&1 ||
+      { tail -n 20 "$KAFKA_DIR/scram.log" >&2; die "could not add the $mechanism user $KAFKA_SASL_USER"; }
+  done
+  touch "$KAFKA_DIR/data/.toolbus-scram"
+}
+
+kafka_has_security_listeners() {
+  grep -q '^listeners=.*SASL_SSL' "$KAFKA_DIR/server.properties" 2>/dev/null && [[ -f "$KAFKA_TLS_DIR/.complete" ]]
 }
 
 cmd_up() {
@@ -143,6 +209,7 @@ cmd_up() {
   start_pg
   start_redis
   start_kafka
+  ensure_kafka_scram_user
   cmd_env >"$TOOLBUS_INFRA_DIR/env"
   log "infrastructure up; connection variables in $TOOLBUS_INFRA_DIR/env"
 }
@@ -169,7 +236,9 @@ cmd_status() {
   local rc=0
   if pg_up; then echo "postgres  up    127.0.0.1:$PG_PORT"; else echo "postgres  down  127.0.0.1:$PG_PORT"; rc=1; fi
   if redis_up; then echo "redis     up    127.0.0.1:$REDIS_PORT"; else echo "redis     down  127.0.0.1:$REDIS_PORT"; rc=1; fi
-  if kafka_up; then echo "kafka     up    127.0.0.1:$KAFKA_PORT"; else echo "kafka     down  127.0.0.1:$KAFKA_PORT"; rc=1; fi
+  local listeners="SASL_SSL $KAFKA_SASL_PORT, MTLS $KAFKA_MTLS_PORT"
+  kafka_has_security_listeners || listeners="no SASL_SSL or MTLS listener: down, then up, adds them"
+  if kafka_up; then echo "kafka     up    127.0.0.1:$KAFKA_PORT ($listeners)"; else echo "kafka     down  127.0.0.1:$KAFKA_PORT"; rc=1; fi
   return $rc
 }
 
@@ -177,6 +246,19 @@ cmd_env() {
   echo "KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
   echo "DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$DB_NAME"
   echo "REDIS_URL=redis://127.0.0.1:$REDIS_PORT"
+  # The security listeners, only for a broker started with them (one started by an older
+  # infra.sh has none; `down` then `up` gives it them). Named KAFKA_TEST_*, never like the
+  # services' own KAFKA_TLS_CA_FILE or KAFKA_SASL_*: tests export all of these, and a service
+  # started from that environment must still connect over PLAINTEXT.
+  if kafka_has_security_listeners; then
+    echo "KAFKA_TEST_SASL_BROKERS=127.0.0.1:$KAFKA_SASL_PORT"
+    echo "KAFKA_TEST_MTLS_BROKERS=127.0.0.1:$KAFKA_MTLS_PORT"
+    echo "KAFKA_TEST_CA_FILE=$KAFKA_TLS_DIR/ca.pem"
+    echo "KAFKA_TEST_CLIENT_CERT_FILE=$KAFKA_TLS_DIR/client.pem"
+    echo "KAFKA_TEST_CLIENT_KEY_FILE=$KAFKA_TLS_DIR/client.key"
+    echo "KAFKA_TEST_SASL_USERNAME=$KAFKA_SASL_USER"
+    echo "KAFKA_TEST_SASL_PASSWORD=$(cat "$KAFKA_TLS_DIR/sasl-password")"
+  fi
 }
 
 case "${1:-}" in

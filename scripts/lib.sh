@@ -17,6 +17,9 @@ PG_PORT=${TOOLBUS_PG_PORT:-54329}
 REDIS_PORT=${TOOLBUS_REDIS_PORT:-63799}
 KAFKA_PORT=${TOOLBUS_KAFKA_PORT:-39092}
 KAFKA_CONTROLLER_PORT=${TOOLBUS_KAFKA_CONTROLLER_PORT:-39093}
+# SASL_SSL (SCRAM, PLAIN) and TLS with a required client certificate, for the Kafka security tests.
+KAFKA_SASL_PORT=${TOOLBUS_KAFKA_SASL_PORT:-39094}
+KAFKA_MTLS_PORT=${TOOLBUS_KAFKA_MTLS_PORT:-39095}
 
 log() { printf '\033[1;34m[toolbus]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[toolbus] error:\033[0m %s\n' "$*" >&2; exit 1; }

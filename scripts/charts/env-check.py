@@ -28,16 +28,11 @@ import manifests  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Implemented by the hardening issue: the code that reads these is being written now (Kafka TLS
-# and SASL in service-kit's common spec, the mTLS listener, the management port for health and
-# metrics). Treated as declared by every service's spec. Delete this list when that code lands:
-# the check then reads them from the specs like every other variable.
+# Implemented by the hardening issue: the code that reads these is being written now (the mTLS
+# listener, the management port for health and metrics). Treated as declared by every service's
+# spec. Delete this list when that code lands: the check then reads them from the specs like
+# every other variable.
 IMPLEMENTED_BY_THE_HARDENING_ISSUE = {
-    "KAFKA_TLS",
-    "KAFKA_TLS_CA_FILE",
-    "KAFKA_SASL_MECHANISM",
-    "KAFKA_SASL_USERNAME",
-    "KAFKA_SASL_PASSWORD",
     "MTLS_PORT",
     "TLS_CERT_FILE",
     "TLS_KEY_FILE",

@@ -331,6 +331,13 @@ SCHEMA = closed(
             {
                 "brokers": string(pattern="^[^,\\s]+:[0-9]+(,[^,\\s]+:[0-9]+)*$"),
                 "tls": BOOL,
+                "ca": closed(
+                    {
+                        "secret": SECRET_REF["properties"]["name"],
+                        "configMap": SECRET_REF["properties"]["name"],
+                        "key": string(pattern=SECRET_KEY),
+                    }
+                ),
                 "saslMechanism": enum("", "plain", "scram-sha-256", "scram-sha-512"),
                 "peer": peer(),
             }
@@ -359,6 +366,7 @@ SCHEMA = closed(
                         "name": SECRET_REF["properties"]["name"],
                         "usernameKey": string(pattern=SECRET_KEY),
                         "passwordKey": string(pattern=SECRET_KEY),
+                        "perService": BOOL,
                     }
                 ),
             }

@@ -30,6 +30,9 @@ is one the service's config spec reads: scripts/charts/env-check.py holds every 
 {{- if .kafka }}
 {{- $_ := set $data "KAFKA_BROKERS" $root.Values.kafka.brokers }}
 {{- $_ := set $data "KAFKA_TLS" (toString $root.Values.kafka.tls) }}
+{{- if include "toolbus.kafkaCaVolume" $root }}
+{{- $_ := set $data "KAFKA_TLS_CA_FILE" (printf "%s/%s" (include "toolbus.kafkaCaDir" $root) $root.Values.kafka.ca.key) }}
+{{- end }}
 {{- with $root.Values.kafka.saslMechanism }}{{ $_ := set $data "KAFKA_SASL_MECHANISM" . }}{{ end }}
 {{- end }}
 {{- if and $v.redis (not $root.Values.secrets.redis.name) $root.Values.redis.url }}
@@ -117,8 +120,10 @@ entry's key (a second key of the same Secret), `file` is where Vault Agent write
 {{- end -}}
 {{- if and .v.redis $s.redis.name }}{{ $refs = append $refs (dict "env" "REDIS_URL" "ref" "redis") }}{{ end -}}
 {{- if and .kafka $root.Values.kafka.saslMechanism -}}
-{{- $refs = append $refs (dict "env" "KAFKA_SASL_USERNAME" "ref" "kafkaSasl" "key" $s.kafkaSasl.usernameKey) -}}
-{{- $refs = append $refs (dict "env" "KAFKA_SASL_PASSWORD" "ref" "kafkaSasl" "key" $s.kafkaSasl.passwordKey) -}}
+{{- /* perService: one Kafka user per service (k8s/kafka-users.yaml), its keys prefixed with the service's name. */ -}}
+{{- $prefix := ternary (printf "%s-" .name) "" (eq (toString $s.kafkaSasl.perService) "true") -}}
+{{- $refs = append $refs (dict "env" "KAFKA_SASL_USERNAME" "ref" "kafkaSasl" "key" (printf "%s%s" $prefix $s.kafkaSasl.usernameKey)) -}}
+{{- $refs = append $refs (dict "env" "KAFKA_SASL_PASSWORD" "ref" "kafkaSasl" "key" (printf "%s%s" $prefix $s.kafkaSasl.passwordKey)) -}}
 {{- end -}}
 {{- range .secretRefs }}{{ $refs = append $refs (dict "env" .env "ref" .ref "key" .key "optional" .optional) }}{{ end -}}
 {{- $out := list -}}
@@ -187,4 +192,33 @@ vault.hashicorp.com/agent-inject-template-{{ .file }}: {{ printf "{{- with secre
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+{{- end }}
+
+{{/*
+The volume with the CA bundle the brokers' certificates are verified against (kafka.ca), from
+a Secret or a ConfigMap; empty when neither is set (the system CAs). Only the bundle's key is
+mounted, without subPath, so a renewed CA reaches the pod and the next connection reads it.
+*/}}
+{{- define "toolbus.kafkaCaVolume" -}}
+{{- $ca := .Values.kafka.ca -}}
+{{- if $ca.secret -}}
+secret:
+  secretName: {{ $ca.secret }}
+  items:
+    - key: {{ $ca.key }}
+      path: {{ $ca.key }}
+  defaultMode: 0444
+{{- else if $ca.configMap -}}
+configMap:
+  name: {{ $ca.configMap }}
+  items:
+    - key: {{ $ca.key }}
+      path: {{ $ca.key }}
+  defaultMode: 0444
+{{- end -}}
+{{- end }}
+
+{{/* Where the Kafka CA bundle is mounted (KAFKA_TLS_CA_FILE is <dir>/<kafka.ca.key>). */}}
+{{- define "toolbus.kafkaCaDir" -}}
+/etc/toolbus/kafka-ca
 {{- end }}

@@ -248,7 +248,18 @@ Rendered once, from templates/validate.yaml.
 {{- fail (printf "%s: the management port %d is also its API port (8080) or mtls.port (%v): choose another managementPort" $name $m $v.mtls.port) -}}
 {{- end -}}
 {{- end -}}
-{{- if and $v.kafka.saslMechanism (not $v.secrets.kafkaSasl.name) (not $v.vault.enabled) -}}
+{{- /* Also with Vault: an empty name drops the credentials, and the services would refuse to start. */ -}}
+{{- if and $v.kafka.saslMechanism (not $v.secrets.kafkaSasl.name) -}}
 {{- fail "kafka.saslMechanism is set but secrets.kafkaSasl.name is empty: reference the Secret with the SASL credentials" -}}
+{{- end -}}
+{{- /* The services refuse these too (libs/service-kit kafkaSecurityFromConfig); here before any pod starts. */ -}}
+{{- if and (eq $v.kafka.saslMechanism "plain") (not $v.kafka.tls) -}}
+{{- fail "kafka.saslMechanism is plain but kafka.tls is false: PLAIN sends the password in clear text; set kafka.tls=true or use scram-sha-512" -}}
+{{- end -}}
+{{- if and $v.kafka.ca.secret $v.kafka.ca.configMap -}}
+{{- fail "kafka.ca.secret and kafka.ca.configMap are both set: take the CA bundle from one of them" -}}
+{{- end -}}
+{{- if and (or $v.kafka.ca.secret $v.kafka.ca.configMap) (not $v.kafka.tls) -}}
+{{- fail "kafka.ca is set but kafka.tls is false: the CA bundle verifies TLS connections; set kafka.tls=true" -}}
 {{- end -}}
 {{- end }}

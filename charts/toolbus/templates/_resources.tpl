@@ -243,8 +243,9 @@ spec:
             {{- toYaml (.v.migrationCommand | default (list "node" (printf "%s/dist/main.js" $path) "--migrate-only")) | nindent 12 }}
           env:
             {{- range $k, $val := (include "toolbus.configData" . | fromYaml) }}
-            {{- /* The mTLS certificate is issued with the release, after this hook: not mounted here. */}}
-            {{- if not (or (hasPrefix "TLS_" $k) (hasPrefix "MTLS_" $k)) }}
+            {{- /* The mTLS certificate is issued with the release, after this hook: not mounted here. Nor is
+            the Kafka CA bundle: migrations never reach Kafka (the system CAs stand in). */}}
+            {{- if not (or (hasPrefix "TLS_" $k) (hasPrefix "MTLS_" $k) (eq $k "KAFKA_TLS_CA_FILE")) }}
             - name: {{ $k }}
               value: {{ $val | quote }}
             {{- end }}

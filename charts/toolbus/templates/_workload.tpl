@@ -216,6 +216,11 @@ spec:
               mountPath: {{ include "toolbus.secretsDir" $root }}/{{ $name }}
               readOnly: true
             {{- end }}
+            {{- if and .kafka (include "toolbus.kafkaCaVolume" $root) }}
+            - name: kafka-ca
+              mountPath: {{ include "toolbus.kafkaCaDir" $root }}
+              readOnly: true
+            {{- end }}
       volumes:
         # The root filesystem is read-only; /tmp is the one writable place.
         - name: tmp
@@ -233,5 +238,11 @@ spec:
           secret:
             secretName: {{ $name }}
             defaultMode: 0440
+        {{- end }}
+        {{- if .kafka }}
+        {{- with include "toolbus.kafkaCaVolume" $root }}
+        - name: kafka-ca
+          {{- . | nindent 10 }}
+        {{- end }}
         {{- end }}
 {{- end }}

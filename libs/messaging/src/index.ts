@@ -25,6 +25,12 @@ export {
   type SubscriptionStats,
 } from './core/types.js';
 export { createKafkaBus, type KafkaBusOptions } from './kafka/kafka-bus.js';
+export {
+  KAFKA_SASL_MECHANISMS,
+  type KafkaSaslMechanism,
+  type KafkaSaslOptions,
+  type KafkaTlsOptions,
+} from './kafka/kafka-security.js';
 export { createMemoryBus } from './memory/memory-bus.js';
 export { defaultMemoryBroker, MemoryBroker } from './memory/memory-transport.js';
 export {

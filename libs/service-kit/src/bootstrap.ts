@@ -1,6 +1,7 @@
 import { createKafkaBus, createMemoryBus, type MessageBus } from '@toolbus/messaging';
 import type { Logger } from '@toolbus/observability';
 import { ConfigError } from './config.js';
+import { kafkaSecurityFromConfig, type KafkaSecurityConfig } from './kafka-config.js';
 
 /** The bus a service uses: Kafka when brokers are configured, the in-memory bus otherwise. */
 export function busFromConfig(
@@ -9,13 +10,14 @@ export function busFromConfig(
     KAFKA_BROKERS?: string[];
     KAFKA_SESSION_TIMEOUT_MS: number;
     SHUTDOWN_DEADLINE_MS: number;
-  },
+  } & KafkaSecurityConfig,
   logger: Logger,
 ): MessageBus {
   if (config.KAFKA_BROKERS && config.KAFKA_BROKERS.length > 0) {
     return createKafkaBus({
       serviceName,
       brokers: config.KAFKA_BROKERS,
+      ...kafkaSecurityFromConfig(config, logger),
       logger: logger.child({ component: 'bus' }),
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
       shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { KAFKA_SASL_MECHANISMS } from '@toolbus/messaging';
 import { z } from 'zod';
 
 /** One environment variable: how to parse it, what it means, and whether it is a secret. */
@@ -24,6 +25,18 @@ export class ConfigError extends Error {
   }
 }
 
+/** Per loaded config, the variables that came from a `<NAME>_FILE`, and the file. */
+const sourceFiles = new WeakMap<object, Record<string, string>>();
+
+/**
+ * The file a variable of this config was read from (`<NAME>_FILE`), if it was: a value that
+ * rotates on disk (Vault Agent re-renders its files) can be read again where it is used. Only
+ * the object `loadConfig` returned knows; a copy of it does not.
+ */
+export function configSourceFile(config: object, variable: string): string | undefined {
+  return sourceFiles.get(config)?.[variable];
+}
+
 /**
  * Reads and validates the service's variables. Only the config module of a service calls
  * this; the rest of the service receives the typed result. Any variable may instead be given
@@ -35,6 +48,7 @@ export function loadConfig<S extends ConfigSpec>(
   env: NodeJS.ProcessEnv = process.env,
 ): ConfigOf<S> {
   const out: Record<string, unknown> = {};
+  const files: Record<string, string> = {};
   const problems: Array<{ variable: string; message: string }> = [];
   for (const [name, v] of Object.entries(spec)) {
     let raw = env[name];
@@ -42,6 +56,7 @@ export function loadConfig<S extends ConfigSpec>(
     if ((raw === undefined || raw === '') && file) {
       try {
         raw = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+        files[name] = file;
       } catch (error) {
         problems.push({
           variable: `${name}_FILE`,
@@ -74,6 +89,7 @@ export function loadConfig<S extends ConfigSpec>(
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  sourceFiles.set(out, files);
   return out as ConfigOf<S>;
 }
 
@@ -150,6 +166,32 @@ export const commonConfig = {
     schema: env.optional(env.list()),
     description:
       'Kafka bootstrap brokers (host:port,...); unset runs the in-memory bus (embedded mode)',
+  },
+  KAFKA_TLS: {
+    schema: env.bool(),
+    default: 'false',
+    description: "Connect to Kafka over TLS; the brokers' certificates are always verified",
+  },
+  KAFKA_TLS_CA_FILE: {
+    schema: env.optional(env.string()),
+    description:
+      "PEM CA bundle the brokers' certificates must chain to, read at each connection; unset: the system CAs",
+  },
+  KAFKA_SASL_MECHANISM: {
+    schema: env.optional(env.oneOf(KAFKA_SASL_MECHANISMS)),
+    description:
+      'Kafka SASL mechanism: scram-sha-256, scram-sha-512, or plain (needs KAFKA_TLS); unset: no SASL',
+  },
+  KAFKA_SASL_USERNAME: {
+    schema: env.optional(env.string()),
+    description: 'Kafka SASL user name (with KAFKA_SASL_MECHANISM)',
+  },
+  KAFKA_SASL_PASSWORD: {
+    schema: env.optional(env.string()),
+    secret: true,
+    // Kept within the narrowest README table's column, so the tables gain rows but keep their width.
+    description:
+      'Kafka SASL password; as KAFKA_SASL_PASSWORD_FILE it is read at each connection (rotates, no restart)',
   },
   KAFKA_SESSION_TIMEOUT_MS: {
     schema: env.int(3000, 300_000),

@@ -2,6 +2,7 @@ export { busFromConfig, runMain } from './bootstrap.js';
 export {
   commonConfig,
   ConfigError,
+  configSourceFile,
   configTable,
   env,
   loadConfig,
@@ -11,6 +12,7 @@ export {
 } from './config.js';
 export { DATA_SOURCE, LOGGER, SERVICE_CONFIG, SERVICE_CONTEXT } from './context.js';
 export { urlDatabase, type DatabaseConnector, type DatabaseRequest } from './database.js';
+export { kafkaSecurityFromConfig, type KafkaSecurityConfig } from './kafka-config.js';
 export {
   Draining,
   HealthController,

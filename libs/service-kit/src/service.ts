@@ -150,7 +150,9 @@ export async function startService<S extends ConfigSpec>(
     return undefined;
   }
   try {
-    const bus = host.bus ?? busFromConfig(name, common, logger);
+    const bus =
+      host.bus ??
+      busFromConfig(name, config as unknown as Parameters<typeof busFromConfig>[1], logger);
     if (!host.bus) shutdown.add('bus', 'bus', () => bus.close(shutdown.remainingMs()));
     await bus.ensureTopics(definition.topics?.(config) ?? platformTopics());
     const context: ServiceContext<ConfigOf<S>> = {

@@ -6,8 +6,8 @@ import kafkajs, {
   type KafkaConfig,
   type LogEntry,
   type Producer,
-  type SASLOptions,
 } from 'kafkajs';
+import { explainConnectError, type KafkaSecurity } from './kafka-security.js';
 import { stickyAssigner, type OwnedPartitions } from './sticky-assigner.js';
 import type {
   BatchHandler,
@@ -20,11 +20,9 @@ import type {
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
 
-export interface KafkaTransportOptions {
+export interface KafkaTransportOptions extends KafkaSecurity {
   brokers: string[];
   clientId: string;
-  ssl?: boolean;
-  sasl?: SASLOptions;
   logger: Logger;
   /** A member that sends no heartbeat for this long is presumed dead and its partitions move. Default 10 s. */
   sessionTimeoutMs?: number;
@@ -47,7 +45,7 @@ interface Queued {
   reject(error: unknown): void;
 }
 
-/** kafkajs behind the Transport interface. The only file in the workspace that imports kafkajs. */
+/** kafkajs behind the Transport interface. Only this file and kafka-security.ts import kafkajs. */
 export class KafkaTransport implements Transport {
   readonly kind = 'kafka' as const;
   private readonly kafka: InstanceType<typeof Kafka>;
@@ -65,6 +63,7 @@ export class KafkaTransport implements Transport {
       brokers: options.brokers,
       ssl: options.ssl,
       sasl: options.sasl,
+      socketFactory: options.socketFactory,
       connectionTimeout: 3_000,
       requestTimeout: 30_000,
       retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
@@ -145,13 +144,21 @@ export class KafkaTransport implements Transport {
     this.inFlightSends.delete(send);
   }
 
+  private async connect(client: Producer | Admin | Consumer): Promise<void> {
+    try {
+      await client.connect();
+    } catch (error) {
+      throw explainConnectError(error, this.options);
+    }
+  }
+
   private getProducer(): Promise<Producer> {
     this.producer ??= (async () => {
       const producer = this.kafka.producer({
         createPartitioner: Partitioners.DefaultPartitioner,
         allowAutoTopicCreation: false,
       });
-      await producer.connect();
+      await this.connect(producer);
       return producer;
     })();
     this.producer.catch(() => (this.producer = undefined));
@@ -161,7 +168,7 @@ export class KafkaTransport implements Transport {
   private getAdmin(): Promise<Admin> {
     this.admin ??= (async () => {
       const admin = this.kafka.admin();
-      await admin.connect();
+      await this.connect(admin);
       return admin;
     })();
     this.admin.catch(() => (this.admin = undefined));
@@ -188,7 +195,7 @@ export class KafkaTransport implements Transport {
       owned.partitions = [...(event.payload.memberAssignment[options.topic] ?? [])];
       options.onAssign?.(owned.partitions);
     });
-    await consumer.connect();
+    await this.connect(consumer);
     this.consumers.add(consumer);
     await consumer.subscribe({ topics: [options.topic], fromBeginning: options.fromBeginning });
     await consumer.run({

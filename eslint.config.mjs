@@ -29,6 +29,11 @@ const constraints = (allowTesting) => [
     sourceTag: 'type:testing',
     onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'],
   },
+  // Suites that test the platform as a whole (tests/*) start services as their users do.
+  {
+    sourceTag: 'type:suite',
+    onlyDependOnLibsWithTags: ['type:service', 'type:lib', 'type:contracts', 'type:testing'],
+  },
 ];
 
 const boundaries = (allowTesting) => [

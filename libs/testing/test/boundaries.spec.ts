@@ -23,7 +23,32 @@ describe('module boundaries', () => {
       'libs/registry-client/src/boundary-probe.ts',
       "import { modelShimService } from '@toolbus/model-shim';\nexport const x = modelShimService;\n",
     );
-    expect(found).toContain('@nx/enforce-module-boundaries: Imports of apps are forbidden');
+    // Services are Nx libraries (the embedded platform and the suites compose them); the tags
+    // keep every other library away from them.
+    expect(
+      found.some(
+        (p) =>
+          p.startsWith('@nx/enforce-module-boundaries') &&
+          p.includes('type:lib') &&
+          !p.includes('type:service'),
+      ),
+      found.join('\n'),
+    ).toBe(true);
+  });
+
+  it('forbids a service from depending on another service (only the platform composes them)', async () => {
+    const found = await problems(
+      'services/tool-consumers/crm/src/boundary-probe.ts',
+      "import { registryService } from '@toolbus/registry';\nexport const x = registryService;\n",
+    );
+    expect(
+      found.some(
+        (p) =>
+          p.startsWith('@nx/enforce-module-boundaries') &&
+          p.includes('A project tagged with "type:service" can only depend on libs tagged with'),
+      ),
+      found.join('\n'),
+    ).toBe(true);
   });
 
   it('forbids contracts from depending on anything but contracts', async () => {

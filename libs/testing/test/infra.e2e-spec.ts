@@ -13,7 +13,8 @@ describe('scripts/infra.sh', () => {
     const { stdout } = await run('bash', [script, 'status']);
     expect(stdout).toMatch(/^postgres\s+up\s+127\.0\.0\.1:\d+$/m);
     expect(stdout).toMatch(/^redis\s+up\s+127\.0\.0\.1:\d+$/m);
-    expect(stdout).toMatch(/^kafka\s+up\s+127\.0\.0\.1:\d+$/m);
+    // The broker also listens with SASL_SSL and with client certificates (TLS tests).
+    expect(stdout).toMatch(/^kafka\s+up\s+127\.0\.0\.1:\d+ \(SASL_SSL \d+, MTLS \d+\)$/m);
   });
 
   it('prints the same connection variables the tests received', async () => {

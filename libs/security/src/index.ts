@@ -11,3 +11,9 @@ export {
   UnauthenticatedError,
   type AuthConfig,
 } from './tokens.js';
+export {
+  credentialOriginProblem,
+  credentialOriginsConfig,
+  type CredentialOrigins,
+  type CredentialOriginsConfig,
+} from './credential-origins.js';

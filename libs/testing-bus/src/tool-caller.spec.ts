@@ -6,7 +6,7 @@ describe('consumerTestEnv', () => {
     vi.unstubAllEnvs();
   });
 
-  it('gives an in-process tool consumer the infrastructure, its schema and a random port', () => {
+  it('gives an in-process tool consumer the infrastructure, its schema and random ports', () => {
     vi.stubEnv('KAFKA_BROKERS', '127.0.0.1:1,127.0.0.1:2');
     vi.stubEnv('DATABASE_URL', 'postgres://x');
     vi.stubEnv('REDIS_URL', 'redis://y');
@@ -15,6 +15,7 @@ describe('consumerTestEnv', () => {
       DATABASE_URL: 'postgres://x',
       DATABASE_SCHEMA: 'crm_it',
       PORT: '0',
+      MANAGEMENT_PORT: '0',
       LOG_LEVEL: 'warn',
       TOOL_CONCURRENCY: '4',
     });

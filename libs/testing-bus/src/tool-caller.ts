@@ -110,6 +110,7 @@ export function consumerTestEnv(
     DATABASE_URL: databaseUrl,
     DATABASE_SCHEMA: schema,
     PORT: '0',
+    MANAGEMENT_PORT: '0',
     LOG_LEVEL: 'silent',
     ...extra,
   };

@@ -236,11 +236,11 @@ describe('tool consumer built with the SDK (real Kafka and PostgreSQL)', () => {
   });
 
   it('reports readiness of Kafka and PostgreSQL, and call metrics', async () => {
-    expect(await (await fetch(`${consumer.url}/health/ready`)).json()).toEqual({
+    expect(await (await fetch(`${consumer.managementUrl}/health/ready`)).json()).toEqual({
       status: 'ok',
       checks: { kafka: 'up', postgres: 'up' },
     });
-    const metrics = await (await fetch(`${consumer.url}/metrics`)).text();
+    const metrics = await (await fetch(`${consumer.managementUrl}/metrics`)).text();
     expect(metrics).toMatch(
       new RegExp(
         `toolbus_tool_calls_total\\{service="${service}",tool="add_note",outcome="succeeded"\\} [1-9]`,

@@ -325,7 +325,7 @@ describe('registry catalog on PostgreSQL and Kafka', () => {
 
   it('exposes the outbox and request metrics an SRE watches', async () => {
     await t.registry.get(OutboxRelay).flush();
-    const text = await (await fetch(new URL('/metrics', t.url))).text();
+    const text = await (await fetch(new URL('/metrics', t.registry.managementUrl))).text();
     expect(text).toMatch(
       /toolbus_registry_outbox_published_total\{topic="toolbus.registry.changes"\} [1-9]/,
     );

@@ -53,8 +53,8 @@ describe('the registry process', () => {
     const p = await run({});
     const url = p.url;
     await p.ready();
-    expect((await fetch(`${url}/health/live`)).status).toBe(200);
-    expect((await fetch(`${url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${p.managementUrl}/health/live`)).status).toBe(200);
+    expect((await fetch(`${p.managementUrl}/metrics`)).status).toBe(200);
     const token = await issueToken({ sub: 'e2e', scopes: ['registry:read'] });
     const page = await fetch(`${url}${RegistryPaths.tools}`, {
       headers: { authorization: `Bearer ${token}` },

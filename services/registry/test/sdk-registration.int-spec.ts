@@ -50,6 +50,7 @@ describe('tool consumers register their tools with the registry at start-up', ()
           KAFKA_BROKERS: kafkaBrokers.join(','),
           DATABASE_URL: databaseUrl,
           PORT: '0',
+          MANAGEMENT_PORT: '0',
           LOG_LEVEL: 'silent',
           REGISTRY_URL: t.url,
           REGISTRY_TOKEN: serviceToken,

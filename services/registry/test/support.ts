@@ -29,6 +29,7 @@ export async function startTestRegistry(env: Record<string, string> = {}): Promi
       DATABASE_SCHEMA: schema,
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
       PORT: '0',
+      MANAGEMENT_PORT: '0',
       LOG_LEVEL: 'silent',
       OUTBOX_POLL_MS: '200',
       ...env,

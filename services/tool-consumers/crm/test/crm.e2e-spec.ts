@@ -44,8 +44,8 @@ describe('crm consumer process', () => {
       LOG_LEVEL: 'warn',
     });
     await p.ready();
-    expect(await (await fetch(`${p.url}/health/live`)).json()).toEqual({ status: 'ok' });
-    expect(await (await fetch(`${p.url}/health/ready`)).json()).toEqual({
+    expect(await (await fetch(`${p.managementUrl}/health/live`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${p.managementUrl}/health/ready`)).json()).toEqual({
       status: 'ok',
       checks: { kafka: 'up', postgres: 'up' },
     });
@@ -74,7 +74,7 @@ describe('crm consumer process', () => {
     } finally {
       await caller.close();
     }
-    const metrics = await (await fetch(`${p.url}/metrics`)).text();
+    const metrics = await (await fetch(`${p.managementUrl}/metrics`)).text();
     expect(metrics).toContain(
       'toolbus_tool_calls_total{service="crm",tool="get_credit_limit",outcome="succeeded"} 1',
     );

@@ -177,7 +177,7 @@ describe('update_credit_limit delivered five times across a consumer crash (real
     expect(await dedupFor(key)).toEqual({ status: 'completed', attempts: 1, result: expected });
 
     // The survivor handled the four later deliveries, all from the dedup record.
-    const metrics = await (await fetch(`${survivor.url}/metrics`)).text();
+    const metrics = await (await fetch(`${survivor.managementUrl}/metrics`)).text();
     expect(metrics).toContain(
       'toolbus_tool_calls_total{service="crm",tool="update_credit_limit",outcome="deduplicated"} 4',
     );

@@ -68,7 +68,12 @@ describe('CRM tools on an in-process database (PGlite)', () => {
         migrations: crmMigrations,
       },
       {
-        env: { DATABASE_URL: 'pglite://memory', PORT: '0', LOG_LEVEL: 'silent' },
+        env: {
+          DATABASE_URL: 'pglite://memory',
+          PORT: '0',
+          MANAGEMENT_PORT: '0',
+          LOG_LEVEL: 'silent',
+        },
       },
     );
   }, 30_000); // PGlite starts and migrates in a few seconds; more on a busy machine

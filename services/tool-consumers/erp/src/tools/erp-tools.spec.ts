@@ -56,7 +56,12 @@ describe('ERP tools on an in-process database (PGlite)', () => {
         migrations: erpMigrations,
       },
       {
-        env: { DATABASE_URL: 'pglite://memory', PORT: '0', LOG_LEVEL: 'silent' },
+        env: {
+          DATABASE_URL: 'pglite://memory',
+          PORT: '0',
+          MANAGEMENT_PORT: '0',
+          LOG_LEVEL: 'silent',
+        },
       },
     );
   }, 30_000); // PGlite starts and migrates in a few seconds; more on a busy machine

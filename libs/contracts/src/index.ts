@@ -1,4 +1,12 @@
-export { AskCompleted, AskFailed, AskProgress, AskRequested, ToolCallSummary } from './ask.js';
+export {
+  AskCompleted,
+  AskFailed,
+  AskProgress,
+  AskRequested,
+  PrincipalAssertion,
+  ToolCallSummary,
+} from './ask.js';
+export { ToolInvocationAnswered, ToolInvocationRequested } from './invoke.js';
 export { AuditEvent } from './audit.js';
 export {
   AllMessageKinds,

@@ -4,6 +4,9 @@
 export const Topics = {
   askRequests: 'toolbus.ask.requests',
   askReplies: 'toolbus.ask.replies',
+  askProgress: 'toolbus.ask.progress',
+  invokeRequests: 'toolbus.invoke.requests',
+  invokeReplies: 'toolbus.invoke.replies',
   modelRequests: 'toolbus.model.requests',
   modelReplies: 'toolbus.model.replies',
   toolResponses: 'tool_responses',
@@ -50,6 +53,9 @@ export function platformTopics(toolServices: readonly string[] = []): TopicSpec[
   const base: TopicSpec[] = [
     { name: Topics.askRequests, partitions: 12, retentionMs: 7 * DAY },
     { name: Topics.askReplies, partitions: 16, retentionMs: 1 * DAY },
+    { name: Topics.askProgress, partitions: 12, retentionMs: 1 * DAY },
+    { name: Topics.invokeRequests, partitions: 12, retentionMs: 1 * DAY },
+    { name: Topics.invokeReplies, partitions: 16, retentionMs: 1 * DAY },
     { name: Topics.modelRequests, partitions: 12, retentionMs: 7 * DAY },
     { name: Topics.modelReplies, partitions: 16, retentionMs: 1 * DAY },
     { name: Topics.toolResponses, partitions: 16, retentionMs: 1 * DAY },

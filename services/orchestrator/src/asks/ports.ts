@@ -1,0 +1,39 @@
+import type {
+  AskProgress,
+  ChatMessage,
+  ModelFailed,
+  ModelRequest,
+  ModelResponse,
+} from '@toolbus/contracts';
+
+/** The model shim, over `toolbus.model.requests`. */
+export interface ModelPort {
+  complete(
+    request: ModelRequest,
+    deadline: number,
+  ): Promise<{ ok: true; response: ModelResponse } | { ok: false; failure: ModelFailed }>;
+}
+
+/** Where an ask's progress goes: the progress topic, and the ask's record for readers. */
+export interface ProgressPort {
+  publish(event: Omit<AskProgress, 'seq' | 'at'>): Promise<void>;
+}
+
+/** A conversation's earlier turns, and the ask in progress (so a restart resumes it). */
+export interface ConversationPort {
+  /** Earlier turns, oldest first, already bounded; and how many were dropped. */
+  history(tenant: string, contextId: string): Promise<{ messages: ChatMessage[]; dropped: number }>;
+  /** The messages of an ask that was interrupted, to resume from. */
+  resume(askId: string): Promise<ChatMessage[] | undefined>;
+  /** Records the ask's messages so far (after each step). */
+  checkpoint(askId: string, messages: ChatMessage[]): Promise<void>;
+  /** Appends a finished ask as a turn of the conversation, and forgets its checkpoint. */
+  finish(tenant: string, contextId: string, askId: string, messages: ChatMessage[]): Promise<void>;
+}
+
+/** The tenant's spend: refuse before a model call when it is exhausted; record after. */
+export interface SpendPort {
+  /** Undefined when the tenant may spend; otherwise why not. */
+  refusal(tenant: string): Promise<{ code: string; message: string } | undefined>;
+  record(tenant: string, tokens: number, usd: number): Promise<{ warning?: string }>;
+}

@@ -50,7 +50,7 @@ const catalogTools = [
 
 type Turn = {
   text?: string;
-  calls?: Array<{ id: string; name: string; input?: object }>;
+  calls?: Array<{ id: string; name: string; input?: Record<string, unknown> }>;
   tokens?: number;
 };
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   Messages,
-  SafeError,
+  type SafeError,
   ToolCallCompleted,
   ToolCallFailed,
   Topics,

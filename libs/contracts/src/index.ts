@@ -79,6 +79,7 @@ export {
 export {
   dlqTopic,
   platformTopics,
+  REPLY_TOPICS,
   Topics,
   toolRequestsTopic,
   type PlatformTopic,

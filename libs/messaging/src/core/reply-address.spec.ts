@@ -1,7 +1,12 @@
-import { CE_HEADERS, REPLY_TOPICS, Topics } from '@toolbus/contracts';
+import { CE_HEADERS, dlqTopic, REPLY_TOPICS, Topics } from '@toolbus/contracts';
+import { createLogger } from '@toolbus/observability';
+import { waitFor } from '@toolbus/testing';
 import { describe, expect, it } from 'vitest';
+import { createMemoryBus } from '../memory/memory-bus.js';
+import { MemoryBroker } from '../memory/memory-transport.js';
 import { PoisonMessageError, ReplyAddressError } from './errors.js';
 import { ReplyTopics } from './reply-address.js';
+import { DLQ_HEADERS } from './subscription.js';
 
 const request = (replyto?: string, partition?: string) => ({
   [CE_HEADERS.correlationid]: 'c-1',
@@ -86,5 +91,43 @@ describe('ReplyTopics', () => {
     const to = t.address(request('r', '3'));
     await expect(t.assertPartition(to)).rejects.toThrow('broker unreachable');
     await expect(t.assertPartition(to)).resolves.toBeUndefined();
+  });
+});
+
+describe('reply topics of a bus', () => {
+  it('answers on the reply topics the bus is configured with, and parks a request for any other', async () => {
+    const broker = new MemoryBroker();
+    for (const name of ['asks', 'own.replies', 'other.replies'])
+      for (const t of [name, dlqTopic(name)]) broker.createTopic({ name: t, partitions: 1 });
+    const logger = createLogger({ name: 'reply-topics-test', level: 'silent' });
+    const responder = createMemoryBus({
+      serviceName: 'responder',
+      broker,
+      logger,
+      replyTopics: ['own.replies'],
+    });
+    const caller = createMemoryBus({ serviceName: 'caller', broker, logger });
+    await responder.respond({ topic: 'asks', groupId: 'responder.asks' }, async (m) => ({
+      type: 'dev.toolbus.test.answer.v1',
+      value: m.value,
+    }));
+    const ask = (replyTopic: string, timeoutMs: number) =>
+      caller.request(
+        'asks',
+        { type: 'dev.toolbus.test.ask.v1', value: { q: replyTopic } },
+        { replyTopic, timeoutMs },
+      );
+    await expect(ask('own.replies', 2_000)).resolves.toMatchObject({
+      value: { q: 'own.replies' },
+    });
+    await expect(ask('other.replies', 200)).rejects.toThrow('no reply to a request on asks');
+    const [parked] = await waitFor(() =>
+      broker.peek(dlqTopic('asks')).length ? broker.peek(dlqTopic('asks')) : undefined,
+    );
+    expect(parked!.headers[DLQ_HEADERS.reason]).toBe(
+      `ce_replyto "other.replies" is not a reply topic; replies go only to ${[...REPLY_TOPICS, 'own.replies'].join(', ')}`,
+    );
+    expect(broker.written('other.replies')).toBe(0);
+    await Promise.all([responder.close(1_000), caller.close(1_000)]);
   });
 });

@@ -257,6 +257,10 @@ TOOL_CONSUMER = obj(
         "database": BOOL,
         "databaseSecret": REQUIRED_SECRET_REF,
         "credentialSecrets": CREDENTIAL_SECRETS,
+        # Its own REGISTRY_TOKEN: either part falls back to secrets.registryToken's layout.
+        "registryToken": obj(
+            {"name": string(pattern=DNS_SUBDOMAIN, maxLength=253), "key": string(pattern=SECRET_KEY)}
+        ),
         "migrationCommand": COMMAND,
         **consumer_settings,
     },
@@ -360,7 +364,8 @@ SCHEMA = closed(
         ),
         "secrets": closed(
             {
-                **{n: SECRET_REF for n in SECRET_NAMES if n != "kafkaSasl"},
+                **{n: SECRET_REF for n in SECRET_NAMES if n not in ("kafkaSasl", "registryToken")},
+                "registryToken": closed({**SECRET_REF["properties"], "perService": BOOL}),
                 "kafkaSasl": closed(
                     {
                         "name": SECRET_REF["properties"]["name"],

@@ -19,7 +19,8 @@ reads), then renders the shared `toolbus.<what>` template with it. The context c
   config      service-specific environment for its ConfigMap
   ingressFrom peers allowed to call its API port (Prometheus reaches only the management port)
   egressTo    peers it calls (besides Kafka, PostgreSQL, Redis, the collector and DNS)
-  secretRefs  [{env, ref}]: variables read from an entry of `.Values.secrets` (or `global.auth.jwtSecret`)
+  secretRefs  [{env, ref, name, key}]: variables read from an entry of `.Values.secrets` (or
+              `global.auth.jwtSecret`); `name` and `key` override the entry's
   credentialSecrets  names of existing Secrets mounted read-only at /var/run/secrets/toolbus/<name>
 */}}
 

@@ -87,6 +87,7 @@ export {
 export {
   dlqTopic,
   platformTopics,
+  REPLY_TOPICS,
   Topics,
   toolRequestsTopic,
   type PlatformTopic,

@@ -16,6 +16,17 @@ export const Topics = {
 
 export type PlatformTopic = (typeof Topics)[keyof typeof Topics];
 
+/**
+ * The topics replies travel on, and the only ones a responder writes a reply to: a request whose
+ * `ce_replyto` names any other topic (the audit log, the registry's change log) is refused, so
+ * a forged request cannot make a service write there.
+ */
+export const REPLY_TOPICS: readonly PlatformTopic[] = [
+  Topics.askReplies,
+  Topics.modelReplies,
+  Topics.toolResponses,
+];
+
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 /** `tool_requests.<service>`: the topic a tool consumer service reads its calls from. */

@@ -24,6 +24,7 @@ export type PlatformTopic = (typeof Topics)[keyof typeof Topics];
 export const REPLY_TOPICS: readonly PlatformTopic[] = [
   Topics.askReplies,
   Topics.modelReplies,
+  Topics.invokeReplies,
   Topics.toolResponses,
 ];
 

@@ -252,6 +252,7 @@ describe('CRM tools on an in-process database (PGlite)', () => {
           reason: 'annual review',
           idempotency_key: key,
           changed_by: 'carol@acme.example',
+          tenant: 'acme',
         }),
       ]);
       expect(await limitOf('cus_003')).toBe('82500.50');

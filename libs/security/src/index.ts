@@ -17,3 +17,28 @@ export {
   type CredentialOrigins,
   type CredentialOriginsConfig,
 } from './credential-origins.js';
+export { canonicalJson, inputHash } from './canonical-json.js';
+export {
+  CALL_GRANT_ALG,
+  CALL_GRANT_TYP,
+  CallGrantClaims,
+  CallGrantError,
+  CallGrantSigner,
+  type CallGrant,
+  type CallGrantRefusal,
+  type CallGrantSignerOptions,
+  type GrantedCall,
+} from './call-grant.js';
+export {
+  CallGrantVerifier,
+  type CallGrantVerifierOptions,
+  type CallUnderGrant,
+} from './call-grant-verifier.js';
+export {
+  fileGrantKeys,
+  parseGrantJwks,
+  urlGrantKeys,
+  type FileGrantKeysOptions,
+  type GrantKeys,
+  type UrlGrantKeysOptions,
+} from './grant-keys.js';

@@ -1,5 +1,6 @@
 import { RegistryPaths, type ToolPage } from '@toolbus/contracts';
 import { infraFromEnv, uniqueName, waitFor } from '@toolbus/testing';
+import { grantEnv } from '@toolbus/testing-bus';
 import { defineTool, runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -55,6 +56,7 @@ describe('tool consumers register their tools with the registry at start-up', ()
           REGISTRY_URL: t.url,
           REGISTRY_TOKEN: serviceToken,
           TOOL_OWNER: 'team-sdk',
+          ...grantEnv(),
         },
         logger,
       },

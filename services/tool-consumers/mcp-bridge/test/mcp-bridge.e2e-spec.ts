@@ -17,7 +17,7 @@ import {
   uniqueName,
   type ServiceProcess,
 } from '@toolbus/testing';
-import { startToolCaller } from '@toolbus/testing-bus';
+import { grantEnv, startToolCaller } from '@toolbus/testing-bus';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -123,6 +123,7 @@ describe('mcp-bridge process', () => {
       }),
       SECRETS_DIR: secrets,
       LOG_LEVEL: 'info',
+      ...grantEnv(),
     });
     await bridge.ready();
 
@@ -130,7 +131,14 @@ describe('mcp-bridge process', () => {
     try {
       const reply = await caller.call(
         'mcp-bridge',
-        toolCall(add.name, { a: 2, b: 40 }, { deadlineMs: 30_000 }),
+        toolCall(
+          add.name,
+          { a: 2, b: 40 },
+          {
+            deadlineMs: 30_000,
+            principal: { subject: 'alice', kind: 'user', tenant: 'acme', scopes: ['docs:read'] },
+          },
+        ),
         // A caller's credentials riding along must never reach the upstream.
         { headers: { authorization: 'Bearer callers-own-token' }, timeoutMs: 30_000 },
       );

@@ -16,7 +16,15 @@ export const ToolTransport = z.discriminatedUnion('kind', [
     kind: z.literal('kafka'),
     topic: z.string().regex(/^tool_requests\.[a-z][a-z0-9-]*$/, 'must be tool_requests.<service>'),
   }),
-  z.object({ kind: z.literal('http'), url: z.url({ protocol: /^https?$/ }) }),
+  z.object({
+    kind: z.literal('http'),
+    url: z.url({ protocol: /^https?$/ }),
+    service: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,62}$/)
+      .optional()
+      .describe('The consumer service behind the URL: the audience of its call grants'),
+  }),
 ]);
 export type ToolTransport = z.infer<typeof ToolTransport>;
 

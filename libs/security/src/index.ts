@@ -42,3 +42,10 @@ export {
   type GrantKeys,
   type UrlGrantKeysOptions,
 } from './grant-keys.js';
+export {
+  PRINCIPAL_ASSERTION_TYP,
+  PrincipalAssertionError,
+  PrincipalAssertionSigner,
+  PrincipalAssertionVerifier,
+  requestHash,
+} from './principal-assertion.js';

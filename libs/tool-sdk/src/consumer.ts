@@ -170,7 +170,7 @@ function toolConsumerModule(
       version,
       transport:
         tool.sync && config.TOOL_HTTP_URL
-          ? { kind: 'http', url: config.TOOL_HTTP_URL }
+          ? { kind: 'http', url: config.TOOL_HTTP_URL, service }
           : { kind: 'kafka', topic: toolRequestsTopic(service) },
     }),
   );

@@ -235,7 +235,7 @@ describe('call grants: the SDK runs only calls their grant authorizes (real Kafk
   });
 
   it('counts and logs each refusal by reason', async () => {
-    const metrics = await (await fetch(`${consumer.url}/metrics`)).text();
+    const metrics = await (await fetch(`${consumer.managementUrl}/metrics`)).text();
     for (const reason of [
       'missing',
       'signature',

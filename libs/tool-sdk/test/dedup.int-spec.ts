@@ -375,7 +375,7 @@ describe('dedup records and claims (real Kafka and PostgreSQL)', () => {
       });
       expect(await job.runOnce()).toBe(4);
       expect(await exists([...old, ...recent, abandoned])).toEqual([...recent].sort());
-      const metrics = await (await fetch(`${consumer.url}/metrics`)).text();
+      const metrics = await (await fetch(`${consumer.managementUrl}/metrics`)).text();
       expect(metrics).toMatch(
         new RegExp(`toolbus_tool_dedup_purged_total\\{service="${service}"\\} [4-9]`),
       );

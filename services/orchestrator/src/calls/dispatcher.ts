@@ -84,7 +84,13 @@ export class Dispatcher {
   private async attempt(request: DispatchRequest, attempt: number): Promise<DispatchOutcome> {
     const { tool } = request;
     const callId = `${request.idempotencyKey}#${attempt}-${randomUUID().slice(0, 8)}`;
-    const audience = audienceOf(tool);
+    let audience: string;
+    try {
+      audience = audienceOf(tool);
+    } catch (error) {
+      if (!(error instanceof UnroutableToolError)) throw error;
+      return failure('internal', 'unroutable_tool', error.message, false);
+    }
     const grant = await this.grants.issue({ ...request, audience, callId });
     const call: ToolCallRequested & { grant: string } = {
       callId,
@@ -179,12 +185,19 @@ export class Dispatcher {
   }
 }
 
+/** A definition the dispatcher cannot send a grant for. */
+export class UnroutableToolError extends Error {
+  override readonly name = 'UnroutableToolError';
+}
+
 /** The consumer service a grant is meant for: it refuses grants for anyone else. */
 export function audienceOf(tool: ToolDefinition): string {
   if (tool.transport.kind === 'kafka') return tool.transport.topic.slice('tool_requests.'.length);
-  const service = (tool.transport as { service?: string }).service;
-  if (service) return service;
-  return new URL(tool.transport.url).hostname.split('.')[0]!;
+  if (tool.transport.service) return tool.transport.service;
+  // Registered before HTTP transports named their consumer: no grant can be addressed.
+  throw new UnroutableToolError(
+    `${tool.name}@${tool.version} has an HTTP transport without its service, so no consumer would accept a grant for it; register it again with a current SDK`,
+  );
 }
 
 function answerOf(type: string, value: unknown): DispatchOutcome {

@@ -457,7 +457,18 @@ SCHEMA = closed(
             migrationCommand=COMMAND,
             syncToolTimeoutMs=integer(100, 60000),
         ),
-        "registry": service(database=BOOL, migrationCommand=COMMAND, credentialSecrets=CREDENTIAL_SECRETS),
+        "registry": service(
+            database=BOOL,
+            migrationCommand=COMMAND,
+            credentialSecrets=CREDENTIAL_SECRETS,
+            signingKey=closed(
+                {
+                    "secret": {"type": "string", "anyOf": [{"const": ""}, {"pattern": DNS_SUBDOMAIN, "maxLength": 253}]},
+                    "key": string(pattern=SECRET_KEY),
+                    "verificationKeysKey": {"type": "string", "anyOf": [{"const": ""}, {"pattern": SECRET_KEY}]},
+                }
+            ),
+        ),
         "modelShim": service(
             routes=string(pattern="^$|^[^=;,\\s]+=[^=;,\\s]+:[^;,\\s]+(,[^=;,\\s]+:[^;,\\s]+)*(;[^=;,\\s]+=[^=;,\\s]+:[^;,\\s]+(,[^=;,\\s]+:[^;,\\s]+)*)*$"),
             provider=enum(*PROVIDERS),

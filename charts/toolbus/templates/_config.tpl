@@ -84,12 +84,15 @@ Vault (`paths.<ref>`) use: every entry of `.Values.secrets`, and `jwtSecret`
 {{/*
 Configuration of a service that verifies bearer tokens (the registry, the gateway), from
 global.auth: the same names in every such service (libs/security's authConfig).
-AUTH_JWT_SECRET is a secret: see toolbus.authSecretRefs.
+AUTH_JWT_SECRET is a secret: see toolbus.authSecretRefs. The services accept the shared HS256
+key only behind AUTH_ALLOW_SHARED_KEY, set here exactly when jwtSecret is referenced (the
+validation refuses it beside jwksUrl, as the services do).
 */}}
 {{- define "toolbus.authConfig" -}}
 {{- $a := .Values.global.auth -}}
 {{- $config := dict "AUTH_ISSUER" $a.issuer "AUTH_AUDIENCE" $a.audience -}}
 {{- with $a.jwksUrl }}{{ $_ := set $config "AUTH_JWKS_URL" . }}{{ end -}}
+{{- if $a.jwtSecret.name }}{{ $_ := set $config "AUTH_ALLOW_SHARED_KEY" "true" }}{{ end -}}
 {{- toYaml $config -}}
 {{- end }}
 

@@ -206,6 +206,9 @@ Rendered once, from templates/validate.yaml.
 {{- if and $v.gateway.ingress.enabled $v.gateway.httpRoute.enabled -}}
 {{- fail "gateway.ingress.enabled and gateway.httpRoute.enabled are both true: expose the gateway with one of them" -}}
 {{- end -}}
+{{- if and $v.global.auth.jwksUrl $v.global.auth.jwtSecret.name -}}
+{{- fail "global.auth.jwksUrl and global.auth.jwtSecret.name are both set: with a JWKS the services refuse the shared HS256 key (AUTH_JWKS_URL beside AUTH_JWT_SECRET); the shared key is for development, drop jwtSecret" -}}
+{{- end -}}
 {{- if and $v.externalSecrets.enabled $v.vault.enabled -}}
 {{- fail "externalSecrets.enabled and vault.enabled are both true: choose one way to deliver secrets" -}}
 {{- end -}}

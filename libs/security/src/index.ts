@@ -5,11 +5,14 @@ export { Public } from '@toolbus/service-kit';
 export { SecretNotFoundError, SecretStore, secretsConfig, type SecretsConfig } from './secrets.js';
 export {
   authConfig,
+  checkAuthConfig,
   hasScope,
   hasScopes,
+  isTeamMember,
   TokenVerifier,
   UnauthenticatedError,
   type AuthConfig,
+  type TokenVerifierConfig,
 } from './tokens.js';
 export {
   credentialOriginProblem,

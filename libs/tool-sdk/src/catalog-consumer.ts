@@ -12,6 +12,15 @@ export const catalogConsumerConfig = {
     description:
       'Registry base URL: the catalog snapshot at start-up, then toolbus.registry.changes keeps it current. Required: the tools come from the catalog',
   },
+  REGISTRY_JWKS_URL: {
+    schema: env.optional(env.url()),
+    description:
+      "The registry's public keys, which every catalog change must be signed with; default <REGISTRY_URL>/.well-known/jwks.json",
+  },
+  REGISTRY_JWKS_FILE: {
+    schema: env.optional(env.string()),
+    description: 'A mounted JWKS of the registry instead of REGISTRY_JWKS_URL',
+  },
   REGISTRY_SNAPSHOT_TIMEOUT_MS: {
     schema: env.int(100, 600_000),
     default: '10000',
@@ -65,6 +74,8 @@ export function catalogToolConsumer<S extends ConfigSpec>(
         service: options.service,
         logger,
         snapshotTimeoutMs: config.REGISTRY_SNAPSHOT_TIMEOUT_MS,
+        jwksUrl: config.REGISTRY_JWKS_URL,
+        jwksFile: config.REGISTRY_JWKS_FILE,
       });
       onStop('catalog view', () => view.close());
       const served = options.tools({

@@ -38,7 +38,9 @@ describe('tool consumers register their tools with the registry at start-up', ()
       scopes: ['crm:read'],
       handler: async ({ text }) => ({ echo: text }),
     });
-    const serviceToken = (await client(t.url, 'svc-sdk', ['registry:write'], {})).token;
+    const serviceToken = (
+      await client(t.url, 'svc-sdk', ['registry:write'], { teams: ['team-sdk'] })
+    ).token;
     const { kafkaBrokers, databaseUrl } = infraFromEnv();
     consumer = await runToolConsumer(
       {

@@ -94,6 +94,8 @@ describe('http-executor process', () => {
       DATABASE_URL: databaseUrl,
       DATABASE_SCHEMA: registrySchema,
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      AUTH_ALLOW_SHARED_KEY: 'true',
+      CREDENTIAL_ORIGINS: JSON.stringify({ 'erp-api': [new URL(upstream.url).origin] }),
       LOG_LEVEL: 'warn',
     });
     processes.push(registry);
@@ -102,6 +104,7 @@ describe('http-executor process', () => {
     const importer = await issueToken({
       sub: 'integrator',
       scopes: ['registry:write', 'registry:read'],
+      teams: ['team-erp'],
     });
     const approver = await issueToken({
       sub: 'reviewer',
@@ -148,7 +151,7 @@ describe('http-executor process', () => {
       REGISTRY_TOKEN: await issueToken({
         sub: 'http-executor',
         kind: 'service',
-        scopes: ['registry:read'],
+        scopes: ['registry:read', 'registry:catalog'],
       }),
       SECRETS_DIR: secrets.dir,
       LOG_LEVEL: 'info',

@@ -75,6 +75,8 @@ describe('mcp-bridge process', () => {
       DATABASE_URL: databaseUrl,
       DATABASE_SCHEMA: `${schema}_registry`,
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      AUTH_ALLOW_SHARED_KEY: 'true',
+      CREDENTIAL_ORIGINS: JSON.stringify({ 'docs-mcp': [new URL(upstream.url).origin] }),
       SECRETS_DIR: secrets,
     });
     await registry.ready();
@@ -89,6 +91,7 @@ describe('mcp-bridge process', () => {
     const admin = await issueToken({
       sub: 'platform-admin',
       scopes: ['registry:admin', 'registry:read'],
+      teams: ['team-docs'],
     });
     const approver = await issueToken({
       sub: 'reviewer',
@@ -119,7 +122,7 @@ describe('mcp-bridge process', () => {
       REGISTRY_TOKEN: await issueToken({
         sub: 'mcp-bridge',
         kind: 'service',
-        scopes: ['registry:read'],
+        scopes: ['registry:read', 'registry:catalog'],
       }),
       SECRETS_DIR: secrets,
       LOG_LEVEL: 'info',

@@ -74,6 +74,8 @@ class RedisStore implements StateStore {
   private readonly timeoutMs: number;
   private readonly logger: StateLogger | undefined;
   private everReady = false;
+  /** One listener for every operation waiting on the first connection (a burst at start-up). */
+  private readonly firstConnection: Promise<void>;
   private down = false;
   private closed = false;
 
@@ -94,6 +96,7 @@ class RedisStore implements StateStore {
       connectTimeout: Math.max(1_000, this.timeoutMs),
       retryStrategy: (attempt) => Math.min(25 * 2 ** attempt, maxDelay),
     });
+    this.firstConnection = new Promise((resolve) => this.client.once('ready', () => resolve()));
     this.client.on('ready', () => {
       this.everReady = true;
       if (this.down) this.logger?.info({ url: redact(options.url) }, 'state store reconnected');
@@ -113,23 +116,22 @@ class RedisStore implements StateStore {
     if (this.client.status === 'ready') return;
     if (this.everReady)
       throw new StateUnavailableError(operation, `not connected (${this.client.status})`);
-    let onReady!: () => void;
     let timer: NodeJS.Timeout | undefined;
     try {
-      await new Promise<void>((resolve, reject) => {
-        onReady = resolve;
-        this.client.once('ready', onReady);
-        timer = setTimeout(
-          () =>
-            reject(
-              new StateUnavailableError(operation, `not connected within ${this.timeoutMs} ms`),
-            ),
-          this.timeoutMs,
-        );
-      });
+      await Promise.race([
+        this.firstConnection,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new StateUnavailableError(operation, `not connected within ${this.timeoutMs} ms`),
+              ),
+            this.timeoutMs,
+          );
+        }),
+      ]);
     } finally {
       clearTimeout(timer);
-      this.client.off('ready', onReady);
     }
   }
 

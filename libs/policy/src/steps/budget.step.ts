@@ -82,6 +82,8 @@ export class TokenBudget {
   private readonly warnAt: number;
   private readonly askTtlMs: number;
   private readonly now: () => number;
+  /** Warnings this replica knows were given (by it or another), so it stops asking the store. */
+  private readonly warned = { month: '', keys: new Set<string>() };
 
   constructor(options: TokenBudgetOptions) {
     this.store = options.store;
@@ -222,10 +224,14 @@ export class TokenBudget {
   /** One warning per kind at or past the share, given only by the first replica to see it. */
   private async warnings(s: BudgetStatus): Promise<PolicyWarning[]> {
     const out: PolicyWarning[] = [];
+    if (this.warned.month !== s.month) this.warned.keys.clear();
+    this.warned.month = s.month;
     for (const [kind, ratio] of ratios(s)) {
-      if (ratio < this.warnAt) continue;
-      if (!(await this.store.once(budgetKeys.warned(s.tenant, s.month, kind), MONTH_TTL_MS)))
-        continue;
+      const key = budgetKeys.warned(s.tenant, s.month, kind);
+      if (ratio < this.warnAt || this.warned.keys.has(key)) continue;
+      const first = await this.store.once(key, MONTH_TTL_MS);
+      this.warned.keys.add(key);
+      if (!first) continue;
       const used = kind === 'tokens' ? s.tokensUsed : s.usdUsed;
       const budget = kind === 'tokens' ? s.tokenBudget! : s.usdBudget!;
       out.push({

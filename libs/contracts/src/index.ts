@@ -49,6 +49,7 @@ export {
   Usage,
 } from './common.js';
 export { exportJsonSchemas, schemaFileOf } from './json-schema.js';
+export { hasScope, hasScopes } from './scopes.js';
 export {
   breakingSchemaChanges,
   releaseCompatProblems,

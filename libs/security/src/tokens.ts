@@ -269,23 +269,8 @@ function teamsOf(value: unknown): string[] | undefined {
   return list?.filter((t) => t.length > 0 && t.length <= 128).slice(0, 256);
 }
 
-/** True when `principal` holds `scope`, directly or through a wildcard such as `registry:*`. */
-export function hasScope(principal: Pick<Principal, 'scopes'>, scope: string): boolean {
-  if (principal.scopes.includes(scope)) return true;
-  const parts = scope.split(':');
-  for (let i = parts.length - 1; i >= 1; i--) {
-    if (principal.scopes.includes(`${parts.slice(0, i).join(':')}:*`)) return true;
-  }
-  return false;
-}
-
-/** True when `principal` holds every one of `scopes`. */
-export function hasScopes(
-  principal: Pick<Principal, 'scopes'>,
-  scopes: readonly string[],
-): boolean {
-  return scopes.every((s) => hasScope(principal, s));
-}
+// Scope matching is part of the contract (the policy library shares it without the guard).
+export { hasScope, hasScopes } from '@toolbus/contracts';
 
 /** True when `principal` is a member of `team` (the teams claim of its token). */
 export function isTeamMember(principal: Pick<Principal, 'teams'>, team: string): boolean {

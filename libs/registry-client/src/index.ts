@@ -16,3 +16,4 @@ export {
   type RegistryViewOptions,
   type ServedTool,
 } from './registry-view.js';
+export { registryViewConfig, type RegistryViewConfig } from './view-config.js';

@@ -185,6 +185,14 @@ export class RegistryView {
     });
   }
 
+  /**
+   * Every served version of every tool, newest first per tool: where one tool is served in
+   * several regions (a version each), a caller is routed to the one its region allows.
+   */
+  servedVersions(): ToolDefinition[] {
+    return [...this.entries.values()].flatMap((e) => e.served);
+  }
+
   /** Revision of the newest change seen. */
   get revision(): number {
     let max = 0;

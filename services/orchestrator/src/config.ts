@@ -5,6 +5,7 @@ import {
   type ConfigOf,
   type ConfigSpec,
 } from '@toolbus/service-kit';
+import { registryViewConfig } from '@toolbus/registry-client';
 import { TenantPolicies } from './tenants/tenant-policies.js';
 
 /** Every variable of the orchestrator but the audit ledger's (`ledgerConfig`). */
@@ -32,20 +33,12 @@ export const orchestratorOwnConfig = {
     description:
       'Longest wait for one Redis command; past it quotas and budgets fail closed with a clear error',
   },
-  REGISTRY_URL: {
-    schema: env.url(),
-    description:
-      'Registry base URL: the catalog snapshot at start-up, then toolbus.registry.changes keeps it current',
-  },
+  ...registryViewConfig,
   REGISTRY_TOKEN: {
     schema: env.optional(env.string()),
     secret: true,
-    description: 'Bearer token (scope registry:read) the orchestrator reads the catalog with',
-  },
-  REGISTRY_SNAPSHOT_TIMEOUT_MS: {
-    schema: env.int(100, 600_000),
-    default: '10000',
-    description: 'Give up starting when the registry snapshot takes longer than this',
+    description:
+      'Bearer token (scopes registry:read and registry:catalog) the orchestrator reads the whole catalog with',
   },
   CALL_GRANT_SIGNING_KEY_FILE: {
     schema: env.string(),

@@ -12,7 +12,13 @@ import { describe, expect, it } from 'vitest';
 import { ToolCatalog } from '../catalog/tool-catalog.js';
 import type { ToolCallRequest, ToolCallResult, ToolCalls } from '../calls/tool-call.js';
 import { AgentLoop, AskRefused, callKey, type AgentLoopOptions } from './agent-loop.js';
-import type { ConversationPort, ModelPort, ProgressPort, SpendPort } from './ports.js';
+import type {
+  AskCheckpoint,
+  ConversationPort,
+  ModelPort,
+  ProgressPort,
+  SpendPort,
+} from './ports.js';
 
 const logger = createLogger({ name: 'loop-test', level: 'silent' });
 const alice: Principal = { subject: 'alice', kind: 'user', tenant: 'acme', scopes: ['crm:read'] };
@@ -97,10 +103,10 @@ function scriptedModel(turns: Turn[]): ModelPort & { requests: ModelRequest[] } 
 }
 
 function memoryConversation(): ConversationPort & {
-  checkpoints: Map<string, ChatMessage[]>;
+  checkpoints: Map<string, AskCheckpoint>;
   turns: ChatMessage[][];
 } {
-  const checkpoints = new Map<string, ChatMessage[]>();
+  const checkpoints = new Map<string, AskCheckpoint>();
   const turns: ChatMessage[][] = [];
   return {
     checkpoints,
@@ -109,7 +115,7 @@ function memoryConversation(): ConversationPort & {
     resume: async (askId) => structuredClone(checkpoints.get(askId)),
     checkpoint: async (askId, messages) => void checkpoints.set(askId, structuredClone(messages)),
     finish: async (_t, _c, askId, messages) => {
-      turns.push(structuredClone(messages).slice(turns.flat().length));
+      turns.push(structuredClone(messages));
       checkpoints.delete(askId);
     },
   };
@@ -184,7 +190,7 @@ const run = (over: Partial<Parameters<AgentLoop['run']>[0]> = {}) => ({
   ask,
   askId: 'ask-000001',
   principal: alice,
-  tenantPolicy: {},
+  tenantSettings: {},
   deadline: Date.now() + 30_000,
   ...over,
 });
@@ -260,7 +266,7 @@ describe('AgentLoop', () => {
       answer: expect.stringContaining('maximum number of steps'),
     });
     const budget = await loop({ model: forever() }).run(
-      run({ tenantPolicy: { askTokenCap: 900 } }),
+      run({ tenantSettings: { askTokenCap: 900 } }),
     );
     // 410 tokens per step: the third step would pass the cap of 900.
     expect(budget).toMatchObject({

@@ -15,7 +15,7 @@ import type { Logger } from '@toolbus/observability';
 import type { ToolCatalog } from '../catalog/tool-catalog.js';
 import { ToolIndex } from '../catalog/tool-ranking.js';
 import type { ToolCallResult, ToolCalls } from '../calls/tool-call.js';
-import type { TenantPolicy } from '../tenants/tenant-policies.js';
+import type { TenantSettings } from '@toolbus/policy';
 import { FIND_TOOLS, findTools, toolSpec } from './find-tools.js';
 import type { ConversationPort, ModelPort, ProgressPort, SpendPort } from './ports.js';
 import { systemPrompt } from './system-prompt.js';
@@ -34,7 +34,7 @@ export interface AskRun {
   ask: AskRequested;
   askId: string;
   principal: Principal;
-  tenantPolicy: TenantPolicy;
+  tenantSettings: TenantSettings;
   deadline: number;
 }
 
@@ -50,6 +50,8 @@ type StopReason = NonNullable<AskCompleted['stopReason']>;
 interface LoopState {
   run: AskRun;
   messages: ChatMessage[];
+  /** How many of `messages` are earlier turns (the rest is this ask's turn). */
+  historyLength: number;
   offered: Map<string, ToolDefinition>;
   usage: Usage;
   costUsd: number;
@@ -100,9 +102,14 @@ export class AgentLoop {
         break;
       }
       await this.runTools(state, response.toolCalls);
-      await this.conversation.checkpoint(askId, state.messages);
+      await this.save(state);
     }
-    await this.conversation.finish(run.principal.tenant, ask.contextId, askId, state.messages);
+    await this.conversation.finish(
+      run.principal.tenant,
+      ask.contextId,
+      askId,
+      state.messages.slice(state.historyLength),
+    );
     await this.progress.publish({
       contextId: ask.contextId,
       askId,
@@ -130,8 +137,8 @@ export class AgentLoop {
 
   /** The conversation so far (or the interrupted ask), and the tools to offer. */
   private async start(run: AskRun): Promise<LoopState> {
-    const { ask, askId, principal, tenantPolicy } = run;
-    const usable = this.catalog.usable(principal, tenantPolicy);
+    const { ask, askId, principal, tenantSettings } = run;
+    const usable = this.catalog.usable(principal, tenantSettings);
     const allowed = ask.tools ? usable.filter((t) => ask.tools!.includes(t.name)) : usable;
     const index = new ToolIndex(allowed);
     const offered = new Map(
@@ -139,16 +146,18 @@ export class AgentLoop {
     );
     const resumed = await this.conversation.resume(askId);
     let messages: ChatMessage[];
+    let historyLength: number;
     if (resumed) {
-      messages = resumed;
-      this.logger.info({ askId, messages: resumed.length }, 'resuming an interrupted ask');
+      ({ messages, historyLength } = resumed);
+      this.logger.info({ askId, messages: messages.length }, 'resuming an interrupted ask');
     } else {
       const history = await this.conversation.history(principal.tenant, ask.contextId);
+      historyLength = history.messages.length;
       messages = [
         ...history.messages,
         { role: 'user', content: [{ type: 'text', text: ask.question }] },
       ];
-      await this.conversation.checkpoint(askId, messages);
+      await this.conversation.checkpoint(askId, { messages, historyLength });
     }
     // Tools the model found with find_tools earlier in this ask stay offered after a resume.
     for (const name of toolUsesOf(messages))
@@ -165,18 +174,26 @@ export class AgentLoop {
     return {
       run,
       messages,
+      historyLength,
       offered,
       usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
       costUsd: 0,
       model: ask.model,
       // The tenant's cap (or the platform's) bounds the ask; an ask may ask for less.
       cap: Math.min(
-        tenantPolicy.askTokenCap ?? this.options.askTokenCap,
+        tenantSettings.askTokenCap ?? this.options.askTokenCap,
         ask.maxTokens ?? Number.MAX_SAFE_INTEGER,
       ),
       calls: [],
       index,
     };
+  }
+
+  private save(state: LoopState): Promise<void> {
+    return this.conversation.checkpoint(state.run.askId, {
+      messages: state.messages,
+      historyLength: state.historyLength,
+    });
   }
 
   private limitReached(state: LoopState, step: number): StopReason | undefined {
@@ -227,7 +244,7 @@ export class AgentLoop {
         message: spent.warning,
       });
     state.messages.push({ role: 'assistant', content: response.content });
-    await this.conversation.checkpoint(run.askId, state.messages);
+    await this.save(state);
     return response;
   }
 
@@ -248,7 +265,7 @@ export class AgentLoop {
           tool: call.name,
           input: call.input,
           principal: run.principal,
-          tenantPolicy: run.tenantPolicy,
+          tenantSettings: run.tenantSettings,
           idempotencyKey: callKey(run.askId, call.id),
           deadline: run.deadline,
           offered: new Set(state.offered.keys()),

@@ -6,7 +6,7 @@ import type {
   ToolDefinition,
 } from '@toolbus/contracts';
 import type { z } from 'zod';
-import type { TenantPolicy } from '../tenants/tenant-policies.js';
+import type { TenantSettings } from '@toolbus/policy';
 
 /** One governed tool call, from a model's request in an ask or from a direct invocation. */
 export interface ToolCallRequest {
@@ -14,7 +14,7 @@ export interface ToolCallRequest {
   version?: string;
   input: JsonObject;
   principal: Principal;
-  tenantPolicy: TenantPolicy;
+  tenantSettings: TenantSettings;
   /** One per logical call: every retry, and a resumed ask after a restart, reuses it. */
   idempotencyKey: string;
   deadline: number;

@@ -1,6 +1,5 @@
 import type { Principal, ToolDefinition } from '@toolbus/contracts';
-import { hasScopes } from '@toolbus/security';
-import type { TenantPolicy } from '../tenants/tenant-policies.js';
+import { missingScopes, regionAllowed, type TenantSettings } from '@toolbus/policy';
 
 /** What the orchestrator reads of the registry's catalog (a `RegistryView`). */
 export interface CatalogSource {
@@ -24,11 +23,14 @@ export class ToolCatalog {
   constructor(private readonly source: CatalogSource) {}
 
   /** The one version of each tool the caller may use, approved before deprecated. */
-  usable(principal: Principal, tenant: TenantPolicy): ToolDefinition[] {
+  usable(principal: Principal, tenant: TenantSettings): ToolDefinition[] {
     const chosen = new Map<string, ToolDefinition>();
     for (const tool of this.ordered()) {
       if (chosen.has(tool.name)) continue;
-      if (hasScopes(principal, tool.scopes) && regionAllowed(tool.region, principal, tenant))
+      if (
+        missingScopes(principal, tool).length === 0 &&
+        regionAllowed(tool.region, principal, tenant)
+      )
         chosen.set(tool.name, tool);
     }
     return [...chosen.values()].sort((a, b) => a.name.localeCompare(b.name));
@@ -38,7 +40,7 @@ export class ToolCatalog {
   resolve(
     name: string,
     principal: Principal,
-    tenant: TenantPolicy,
+    tenant: TenantSettings,
     version?: string,
   ): { tool: ToolDefinition } | { refusal: CatalogRefusal } {
     const versions = this.ordered().filter((t) => t.name === name);
@@ -63,8 +65,8 @@ export class ToolCatalog {
       };
     }
     const tool = inRegion[0]!;
-    if (!hasScopes(principal, tool.scopes)) {
-      const missing = tool.scopes.filter((s) => !hasScopes(principal, [s]));
+    const missing = missingScopes(principal, tool);
+    if (missing.length > 0) {
       return {
         refusal: {
           code: 'missing_scope',
@@ -85,18 +87,13 @@ export class ToolCatalog {
   }
 }
 
-/** The regions both the caller and the tenant allow; undefined when neither restricts. */
-export function allowedRegions(principal: Principal, tenant: TenantPolicy): string[] | undefined {
+/** The regions both the caller and the tenant name; undefined when neither restricts. */
+export function allowedRegions(principal: Principal, tenant: TenantSettings): string[] | undefined {
   const mine = principal.regions;
   const theirs = tenant.allowedRegions;
   if (!mine) return theirs;
   if (!theirs) return mine;
   return mine.filter((r) => theirs.includes(r));
-}
-
-function regionAllowed(region: string, principal: Principal, tenant: TenantPolicy): boolean {
-  const allowed = allowedRegions(principal, tenant);
-  return !allowed || allowed.includes(region);
 }
 
 /** Semantic versions in order; a pre-release sorts before its release. */

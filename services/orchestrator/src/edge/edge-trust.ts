@@ -14,7 +14,10 @@ import type { OrchestratorConfig } from '../config.js';
  * claiming to be someone) is refused.
  */
 export class EdgeTrust {
-  constructor(private readonly verifier: PrincipalAssertionVerifier) {}
+  constructor(
+    private readonly verifier: PrincipalAssertionVerifier,
+    private readonly file?: string,
+  ) {}
 
   static fromConfig(config: OrchestratorConfig): EdgeTrust {
     const file = config.GATEWAY_JWKS_FILE;
@@ -34,11 +37,17 @@ export class EdgeTrust {
         issuer: config.GATEWAY_ISSUER,
         audience: config.ORCHESTRATOR_AUDIENCE,
       }),
+      file,
     );
   }
 
-  check(): Promise<void> {
-    return this.verifier.check();
+  /**
+   * A keys file that is missing or holds no usable key is a deployment mistake: refuse to
+   * start. A URL may come up after the orchestrator (the gateway serves it); until then every
+   * assertion is refused as retryable.
+   */
+  async check(): Promise<void> {
+    if (this.file) await this.verifier.check();
   }
 
   /**

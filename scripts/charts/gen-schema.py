@@ -455,6 +455,7 @@ SCHEMA = closed(
             redis=BOOL,
             database=BOOL,
             migrationCommand=COMMAND,
+            auditLedger=closed({"enabled": BOOL}),
             callGrantKey=closed(
                 {
                     "secret": {"type": "string", "anyOf": [{"const": ""}, {"pattern": DNS_SUBDOMAIN, "maxLength": 253}]},

@@ -50,9 +50,11 @@ shared state of its replicas (Redis).
 {{- if $consumers }}{{ $egress = append $egress $consumerPeer }}{{ end -}}
 {{- if $gateway }}{{ $egress = append $egress (include "toolbus.componentPeer" (dict "root" $root "name" "gateway") | fromYaml) }}{{ end -}}
 {{- $_ := set . "egressTo" $egress -}}
-{{- /* The previous key decrypts ledger entries written before the last rotation (k8s/RUNBOOK.md). */ -}}
+{{- /* Coming (the ledger is not built): the previous key decrypts ledger entries written before the last rotation (k8s/RUNBOOK.md). */ -}}
+{{- if .v.auditLedger.enabled -}}
 {{- $refs = concat $refs (list
   (dict "env" "AUDIT_ENCRYPTION_KEY" "ref" "auditKey")
   (dict "env" "AUDIT_ENCRYPTION_KEY_PREVIOUS" "ref" "auditKey" "key" "previous" "optional" true)) -}}
+{{- end -}}
 {{- $_ := set . "secretRefs" $refs -}}
 {{- end }}

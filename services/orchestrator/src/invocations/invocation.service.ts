@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  jsonPointer,
+  validationError,
   ToolInvocationRequested,
   type SafeError,
   type ToolInvocationAnswered,
@@ -74,18 +74,9 @@ export class InvocationService {
       answeredAt: new Date().toISOString(),
     });
     if (!parsed.success)
-      return refuse({
-        class: 'validation',
-        code: 'invalid_invocation',
-        message: `the tool invocation is invalid: ${parsed.error.issues
-          .slice(0, 5)
-          .map((i) => `${jsonPointer(i.path)} ${i.message}`)
-          .join('; ')}`.slice(0, 2000),
-        retryable: false,
-        issues: parsed.error.issues
-          .slice(0, 100)
-          .map((i) => ({ pointer: jsonPointer(i.path), message: i.message })),
-      });
+      return refuse(
+        validationError('invalid_invocation', 'the tool invocation is invalid', parsed.error),
+      );
     const request = parsed.data;
     const trusted = await this.trust.principalOf(
       request.principalAssertion,

@@ -27,6 +27,12 @@ export const orchestratorOwnConfig = {
     description:
       'Shared state (conversations, quotas, budgets, result cache, ask records) of every replica; unset keeps it in memory (embedded mode, one process)',
   },
+  REDIS_KEY_PREFIX: {
+    schema: env.string(),
+    default: 'toolbus:',
+    description:
+      'Prefix of every key the orchestrator keeps in Redis, so that platforms (or test runs) sharing one Redis never share counts',
+  },
   REDIS_COMMAND_TIMEOUT_MS: {
     schema: env.int(10, 60_000),
     default: '250',
@@ -34,6 +40,11 @@ export const orchestratorOwnConfig = {
       'Longest wait for one Redis command; past it quotas and budgets fail closed with a clear error',
   },
   ...registryViewConfig,
+  REGISTRY_VIEW_INSTANCE: {
+    schema: env.optional(env.string()),
+    description:
+      "Names this replica's catalog reader (consumer group `orchestrator.registry-view.<instance>`); default the host name (the pod's). Set it when several replicas share one host, or they split the catalog's partitions",
+  },
   REGISTRY_TOKEN: {
     schema: env.optional(env.string()),
     secret: true,

@@ -53,6 +53,7 @@ export async function orchestratorModule(
     token: config.REGISTRY_TOKEN,
     bus,
     service: 'orchestrator',
+    ...(config.REGISTRY_VIEW_INSTANCE ? { instance: config.REGISTRY_VIEW_INSTANCE } : {}),
     logger,
     snapshotTimeoutMs: config.REGISTRY_SNAPSHOT_TIMEOUT_MS,
     jwksUrl: config.REGISTRY_JWKS_URL,
@@ -161,6 +162,7 @@ function stateStoreOf(context: ServiceContext<OrchestratorConfig>): StateStore {
   const store = config.REDIS_URL
     ? createRedisStore({
         url: config.REDIS_URL,
+        keyPrefix: config.REDIS_KEY_PREFIX,
         commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
         logger: logger.child({ component: 'state' }),
       })

@@ -208,7 +208,7 @@ export class TestPlatform {
       logger,
     }))!;
     (platform as { crm: RunningService<unknown> }).crm = crm;
-    await platform.approveAll();
+    await platform.approveAll(['find_customer', 'get_credit_limit', 'update_credit_limit']);
     await platform.untilOffered(['find_customer', 'get_credit_limit']);
     return platform;
   }
@@ -222,6 +222,10 @@ export class TestPlatform {
       env: {
         KAFKA_BROKERS: kafkaBrokers.join(','),
         REDIS_URL: redisUrl,
+        // One platform's counts and conversations, whatever else shares this Redis.
+        REDIS_KEY_PREFIX: `${this.tenant}:`,
+        // Replicas on one host: each its own catalog reader.
+        REGISTRY_VIEW_INSTANCE: uniqueName('orchestrator'),
         PORT: '0',
         MANAGEMENT_PORT: '0',
         LOG_LEVEL: 'silent',
@@ -243,8 +247,11 @@ export class TestPlatform {
     return orchestrator;
   }
 
-  /** Approves every draft in the registry, as a reviewer who is not its author. */
-  async approveAll(): Promise<void> {
+  /**
+   * Approves every draft in the registry, as a reviewer who is not its author, once the drafts
+   * hold every tool of `expected` (a consumer registers its tools one by one).
+   */
+  async approveAll(expected: string[] = []): Promise<void> {
     const reviewer = await issueToken({
       sub: 'reviewer',
       scopes: ['registry:approve', 'registry:read', 'registry:catalog'],
@@ -255,7 +262,10 @@ export class TestPlatform {
           headers: { authorization: `Bearer ${reviewer}` },
         });
         const body = (await res.json()) as { items?: Array<{ name: string; version: string }> };
-        return body.items && body.items.length > 0 ? body.items : undefined;
+        const items = body.items ?? [];
+        return items.length > 0 && expected.every((n) => items.some((t) => t.name === n))
+          ? items
+          : undefined;
       },
       { timeoutMs: 15_000, what: "the CRM's drafts" },
     );

@@ -21,10 +21,9 @@ const CidrList = env.list().transform((items, ctx): Cidr[] => {
  */
 export const egressConfig = {
   EGRESS_ALLOW: {
-    schema: CidrList,
-    default: '',
+    schema: CidrList.optional().transform((blocks) => blocks ?? []),
     description:
-      'CIDR blocks outbound requests may reach although they are loopback, link-local, private, unique-local, CGNAT or otherwise internal (comma-separated, e.g. 127.0.0.1/32 for a sidecar on localhost); empty refuses every internal address',
+      'CIDR blocks outbound requests may reach although they are internal (loopback, link-local, private, unique-local, CGNAT...), comma-separated, e.g. 127.0.0.1/32 for a sidecar; unset refuses every internal address',
   },
 };
 

@@ -17,3 +17,4 @@ export {
   type CredentialOrigins,
   type CredentialOriginsConfig,
 } from './credential-origins.js';
+export { redactOutput, redactSecrets, secretForms } from './redaction.js';

@@ -151,6 +151,9 @@ describe('http-executor process', () => {
         scopes: ['registry:read'],
       }),
       SECRETS_DIR: secrets.dir,
+      // The upstream listens on loopback, which the default refuses; the key goes only to it.
+      EGRESS_ALLOW: '127.0.0.1/32',
+      CREDENTIAL_ORIGINS: JSON.stringify({ 'erp-api': [upstream.url] }),
       LOG_LEVEL: 'info',
     });
     await p.ready();

@@ -70,6 +70,7 @@ export {
   McpServerTransport,
   RegistryChanged,
   SecretName,
+  StdioEntryName,
   ToolAnnotations,
   ToolBinding,
   ToolDefinition,

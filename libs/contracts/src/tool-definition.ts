@@ -93,15 +93,39 @@ export const HttpBinding = z
   .describe('Where and how an imported OpenAPI operation is called');
 export type HttpBinding = z.infer<typeof HttpBinding>;
 
-/** How to reach an MCP server: Streamable HTTP, or a stdio command (a sidecar). */
-export const McpServerTransport = z.discriminatedUnion('kind', [
+/** The name of a stdio MCP server an operator declared (MCP_STDIO_SERVERS of the registry and the bridge). */
+export const StdioEntryName = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,62}$/,
+    'must be lower-case letters, digits and -, starting with a letter',
+  );
+export type StdioEntryName = z.infer<typeof StdioEntryName>;
+
+/**
+ * How to reach an MCP server: Streamable HTTP, or a stdio server that the process reaching it
+ * starts. A stdio server is named by its entry: the command line (program and fixed
+ * arguments) is the operator's configuration of each process that runs it, never catalog
+ * data, so a registry writer cannot choose what runs. The command form is the shape before
+ * entries; it stays valid to read (old catalogs) and runs only when it is exactly the command
+ * line of a configured entry.
+ */
+export const McpServerTransport = z.union([
   z.object({ kind: z.literal('streamable_http'), url: z.url({ protocol: /^https?$/ }) }),
-  z.object({
+  z.strictObject({
     kind: z.literal('stdio'),
-    command: z.string().min(1).max(1024),
-    args: z.array(z.string().max(4096)).max(64).default([]),
-    cwd: z.string().max(1024).optional(),
+    entry: StdioEntryName.describe('A stdio server entry of MCP_STDIO_SERVERS'),
   }),
+  z
+    .object({
+      kind: z.literal('stdio'),
+      command: z.string().min(1).max(1024),
+      args: z.array(z.string().max(4096)).max(64).default([]),
+      cwd: z.string().max(1024).optional(),
+    })
+    .describe(
+      'Deprecated: a command line; runs only when it equals a configured entry. Name the entry instead',
+    ),
 ]);
 export type McpServerTransport = z.infer<typeof McpServerTransport>;
 

@@ -183,6 +183,18 @@ describe('MCP server transports', () => {
         message: 'must be lower-case letters, digits and -, starting with a letter',
       },
     ]);
+    const issues = (value: unknown) =>
+      McpServerTransport.safeParse(value).error?.issues.map((i) => [i.path.join('/'), i.message]);
+    expect(issues({ kind: 'carrier-pigeon' })).toEqual([
+      ['kind', "Invalid discriminator value. Expected 'streamable_http' | 'stdio'"],
+    ]);
+    expect(issues({ kind: 'stdio' })).toEqual([
+      ['entry', 'required: the MCP_STDIO_SERVERS entry to run'],
+    ]);
+    expect(issues({ kind: 'stdio', entry: 'files', command: '/bin/sh', args: ['-c'] })).toEqual([
+      ['command', 'must not be given with entry: the entry fixes the command line'],
+      ['args', 'must not be given with entry: the entry fixes the command line'],
+    ]);
   });
 });
 

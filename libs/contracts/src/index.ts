@@ -72,6 +72,8 @@ export {
   SecretName,
   StdioEntryName,
   ToolAnnotations,
+  type StdioCommandTransport,
+  type StdioEntryTransport,
   ToolBinding,
   ToolDefinition,
   ToolStatus,

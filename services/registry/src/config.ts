@@ -1,4 +1,6 @@
-import { authConfig, secretsConfig } from '@toolbus/security';
+import { egressConfig } from '@toolbus/egress';
+import { stdioServersConfig } from '@toolbus/mcp-upstream';
+import { authConfig, credentialOriginsConfig, secretsConfig } from '@toolbus/security';
 import { commonConfig, env, loadConfig, type ConfigOf } from '@toolbus/service-kit';
 
 export const registryConfig = {
@@ -16,11 +18,11 @@ export const registryConfig = {
     description: 'PostgreSQL schema of the registry',
   },
   ...secretsConfig,
-  MCP_STDIO_COMMANDS: {
-    schema: env.optional(env.list()),
-    description:
-      'Commands (exact paths, comma-separated) a stdio upstream MCP server may run; unset refuses every stdio upstream',
-  },
+  // Upstream MCP servers: the stdio servers it may start to list their tools, where their
+  // bearer secrets may go, and which internal addresses their URLs may reach.
+  ...stdioServersConfig,
+  ...credentialOriginsConfig,
+  ...egressConfig,
   REGISTRY_PAGE_LIMIT: {
     schema: env.int(1, 1000),
     default: '100',

@@ -59,14 +59,11 @@ const providers: Provider[] = [
       relay: OutboxRelay,
       config: RegistryConfig,
     ) =>
-      new UpstreamService(
-        db,
-        sync,
-        secrets,
-        logger.child({ component: 'upstreams' }),
-        relay,
-        config.MCP_STDIO_COMMANDS ?? [],
-      ),
+      new UpstreamService(db, sync, secrets, logger.child({ component: 'upstreams' }), relay, {
+        stdioServers: config.MCP_STDIO_SERVERS,
+        credentialOrigins: config.CREDENTIAL_ORIGINS,
+        egressAllow: config.EGRESS_ALLOW,
+      }),
   },
   UpstreamWatchWorker,
   {

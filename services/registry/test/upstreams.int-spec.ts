@@ -39,7 +39,14 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     await writeFile(join(secrets, 'docs-mcp', 'token'), `${token}\n`);
     http = await startMcpHttpServer({ token, pageSize: 2 });
     stdio = await createMcpStdioFixture();
-    t = await startTestRegistry({ SECRETS_DIR: secrets, MCP_STDIO_COMMANDS: process.execPath });
+    t = await startTestRegistry({
+      SECRETS_DIR: secrets,
+      // The stdio fixture as the one entry the registry may start, by name.
+      MCP_STDIO_SERVERS: JSON.stringify({ sidecar: { command: stdio.command, args: stdio.args } }),
+      // The test servers listen on 127.0.0.1, which the default refuses; the token goes only there.
+      EGRESS_ALLOW: '127.0.0.1/32',
+      CREDENTIAL_ORIGINS: JSON.stringify({ 'docs-mcp': [new URL(http.url).origin] }),
+    });
     admin = await client(t.url, 'platform-admin', [
       'registry:admin',
       'registry:write',
@@ -143,7 +150,7 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     const name = uniqueName('sidecar').slice(0, 40);
     const res = await admin.post<{ diff: ImportDiff }>(RegistryPaths.upstreams, {
       name,
-      transport: { kind: 'stdio', command: stdio.command, args: stdio.args },
+      transport: { kind: 'stdio', entry: 'sidecar' },
       prefix: null,
       owner: 'team-sidecar',
       region: 'eu',
@@ -204,6 +211,35 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     expect((invalid.body['issues'] as Array<{ pointer: string }>)[0]!.pointer).toBe(
       '/transport/kind',
     );
+  });
+
+  it('refuses an undeclared stdio entry, a secret for another origin and an internal address, naming the field', async () => {
+    const name = uniqueName('refused').slice(0, 40);
+    const body = { name, owner: 'team-x', region: 'eu' };
+    const refusals = [
+      [{ transport: { kind: 'stdio', entry: 'shell' } }, 'stdio_entry_not_allowed', '/transport'],
+      [
+        {
+          transport: { kind: 'streamable_http', url: 'http://localhost:9/mcp' },
+          credentialsSecret: 'docs-mcp',
+        },
+        'credential_origin',
+        '/credentialsSecret',
+      ],
+      [
+        { transport: { kind: 'streamable_http', url: 'http://169.254.169.254/mcp' } },
+        'egress_refused',
+        '/transport/url',
+      ],
+    ] as const;
+    for (const [fields, code, pointer] of refusals) {
+      const res = await admin.post(RegistryPaths.upstreams, { ...body, ...fields });
+      expect({ status: res.status, body: res.body }).toMatchObject({
+        status: 422,
+        body: { type: `https://toolbus.dev/problems/${code}`, issues: [{ pointer }] },
+      });
+    }
+    expect((await admin.get(RegistryPaths.upstream(name))).status).toBe(404);
   });
 
   it('moves its watch when an upstream is registered again at another address', async () => {

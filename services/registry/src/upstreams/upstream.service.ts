@@ -4,15 +4,31 @@ import {
   type McpUpstreamRecord,
   type Principal,
 } from '@toolbus/contracts';
+import { egressAgent, egressFetch, egressRefusalOf, type Cidr } from '@toolbus/egress';
+import {
+  CredentialOriginError,
+  StdioServerNotAllowedError,
+  type StdioServers,
+} from '@toolbus/mcp-upstream';
 import type { Logger } from '@toolbus/observability';
 import { rowsOf, type DataSource } from '@toolbus/persistence';
-import type { SecretStore } from '@toolbus/security';
+import type { CredentialOrigins, SecretStore } from '@toolbus/security';
 import { ProblemError } from '@toolbus/service-kit';
 import { hashOf } from '../catalog/canonical.js';
 import type { SourceSync } from '../catalog/source-sync.js';
 import { auditEvent } from '../events/audit.js';
 import { enqueue, type OutboxRelay } from '../events/outbox.js';
-import { McpUpstreamConnection, toToolDefinitions } from './mcp/index.js';
+import { McpUpstreamConnection, toToolDefinitions, type McpUpstreamDeps } from './mcp/index.js';
+
+/** What the registry may reach of an upstream: its configuration, not the registration's. */
+export interface UpstreamReach {
+  /** MCP_STDIO_SERVERS: the stdio servers it may start, by entry name. */
+  stdioServers: StdioServers;
+  /** CREDENTIAL_ORIGINS: where each bearer secret may be sent. */
+  credentialOrigins: CredentialOrigins;
+  /** EGRESS_ALLOW: the internal addresses an upstream URL may resolve to. */
+  egressAllow: readonly Cidr[];
+}
 
 interface SourceRow {
   name: string;
@@ -40,15 +56,27 @@ interface Watch {
 export class UpstreamService {
   private readonly watches = new Map<string, Watch>();
   private stopped = false;
+  /** Every upstream connection goes through it: internal addresses are refused. */
+  private readonly agent: ReturnType<typeof egressAgent>;
+  private readonly deps: McpUpstreamDeps;
 
   constructor(
     private readonly db: DataSource,
     private readonly sync: SourceSync,
-    private readonly secrets: SecretStore,
+    secrets: SecretStore,
     private readonly logger: Logger,
     private readonly relay: OutboxRelay,
-    private readonly stdioCommands: readonly string[] = [],
-  ) {}
+    reach: UpstreamReach = { stdioServers: {}, credentialOrigins: {}, egressAllow: [] },
+  ) {
+    this.agent = egressAgent({ allow: reach.egressAllow });
+    this.deps = {
+      secrets,
+      logger,
+      stdioServers: reach.stdioServers,
+      credentialOrigins: reach.credentialOrigins,
+      fetch: egressFetch(this.agent),
+    };
+  }
 
   /** Watches every registered upstream (at start-up). */
   async start(): Promise<void> {
@@ -62,6 +90,7 @@ export class UpstreamService {
     for (const w of watches) clearInterval(w.timer);
     await Promise.allSettled(watches.map((w) => w.syncing));
     await Promise.allSettled(watches.map((w) => w.connection?.close()));
+    await this.agent.close();
   }
 
   async register(
@@ -147,11 +176,7 @@ export class UpstreamService {
         : undefined;
     const connection =
       open ??
-      (await McpUpstreamConnection.connect(upstream, {
-        secrets: this.secrets,
-        logger: this.logger,
-        stdioCommands: this.stdioCommands,
-      }).catch((error: unknown) => {
+      (await McpUpstreamConnection.connect(upstream, this.deps).catch((error: unknown) => {
         if (!strict) throw error;
         throw unreachable(upstream, error);
       }));
@@ -228,11 +253,7 @@ export class UpstreamService {
     };
     const connect = async () => {
       try {
-        const connection = await McpUpstreamConnection.connect(upstream, {
-          secrets: this.secrets,
-          logger: this.logger,
-          stdioCommands: this.stdioCommands,
-        });
+        const connection = await McpUpstreamConnection.connect(upstream, this.deps);
         if (this.stopped || this.watches.get(upstream.name) !== watch) {
           await connection.close();
           return;
@@ -289,8 +310,28 @@ function toRecord(row: SourceRow): McpUpstreamRecord {
   };
 }
 
+/**
+ * Why a registration was refused. What the registry's own configuration forbids (a stdio entry
+ * it does not declare, a secret that may not go to the URL, a URL at an internal address) is
+ * named as such, with the field to fix; anything else is an unreachable server.
+ */
 function unreachable(upstream: McpUpstreamRequest, error: unknown): ProblemError {
   const detail = error instanceof Error ? error.message : String(error);
+  const refused = (code: string, pointer: string, message: string) =>
+    new ProblemError(422, code, message.slice(0, 2000), {
+      issues: [{ pointer, message: message.slice(0, 500) }],
+    });
+  if (error instanceof StdioServerNotAllowedError)
+    return refused('stdio_entry_not_allowed', '/transport', detail);
+  if (error instanceof CredentialOriginError)
+    return refused('credential_origin', '/credentialsSecret', detail);
+  const egress = egressRefusalOf(error);
+  if (egress)
+    return refused(
+      'egress_refused',
+      '/transport/url',
+      `could not list the tools of MCP server "${upstream.name}": ${egress.message}`,
+    );
   return new ProblemError(
     422,
     'upstream_unreachable',

@@ -1,4 +1,5 @@
 import { toolRequestsTopic } from '@toolbus/contracts';
+import { egressAgent, egressFetch } from '@toolbus/egress';
 import { SecretStore } from '@toolbus/security';
 import { catalogToolConsumer } from '@toolbus/tool-sdk';
 import { mcpBridgeOwnConfig } from './config.js';
@@ -9,15 +10,26 @@ export const mcpBridgeService = catalogToolConsumer({
   service: 'mcp-bridge',
   config: mcpBridgeOwnConfig,
   tools: ({ view, config, logger }) => {
+    // One pool of guarded connections for every upstream: internal addresses are refused.
+    const agent = egressAgent({ allow: config.EGRESS_ALLOW });
     // Closed after the consumer drained: the upstream clients and their stdio children.
     const bridge = createMcpBridge({
       view,
       secrets: new SecretStore(config.SECRETS_DIR),
       logger,
       connectTimeoutMs: config.MCP_CONNECT_TIMEOUT_MS,
-      stdioCommands: config.MCP_STDIO_COMMANDS ?? [],
+      stdioServers: config.MCP_STDIO_SERVERS,
+      fetch: egressFetch(agent),
+      credentialOrigins: config.CREDENTIAL_ORIGINS,
+      maxResponseBytes: config.MCP_MAX_RESPONSE_BYTES,
       topic: toolRequestsTopic('mcp-bridge'),
     });
-    return { provider: bridge.provider, close: () => bridge.close() };
+    return {
+      provider: bridge.provider,
+      close: async () => {
+        await bridge.close();
+        await agent.close();
+      },
+    };
   },
 });

@@ -15,6 +15,9 @@ fi
 
 model_port=${PORT:-8080}
 registry_port=${REGISTRY_PORT:-8081}
+# Probes and metrics are served apart from the APIs, one management port per service.
+model_management=${MANAGEMENT_PORT:-9090}
+registry_management=${REGISTRY_MANAGEMENT_PORT:-9091}
 pids=()
 stop() {
   trap - INT TERM EXIT
@@ -23,23 +26,24 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-PORT=$model_port node services/model-shim/dist/main.js &
+PORT=$model_port MANAGEMENT_PORT=$model_management node services/model-shim/dist/main.js &
 pids+=($!)
-PORT=$registry_port AUTH_JWT_SECRET_FILE=$secret_file UPSTREAM_SYNC=true \
+# The shared key is for this embedded mode only: the registry accepts it behind the switch.
+PORT=$registry_port MANAGEMENT_PORT=$registry_management AUTH_JWT_SECRET_FILE=$secret_file AUTH_ALLOW_SHARED_KEY=true UPSTREAM_SYNC=true \
   node services/registry/dist/main.js &
 pids+=($!)
 
 ready() { node -e "fetch('http://127.0.0.1:$1/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; }
-wait_for "model shim" 60 ready "$model_port" || die "the model shim did not become ready on $model_port"
-wait_for "registry" 60 ready "$registry_port" || die "the registry did not become ready on $registry_port"
+wait_for "model shim" 60 ready "$model_management" || die "the model shim did not become ready (management port $model_management)"
+wait_for "registry" 60 ready "$registry_management" || die "the registry did not become ready (management port $registry_management)"
 cat >&2 <<MSG
 
-  model shim  http://127.0.0.1:$model_port   (health: /health/ready, metrics: /metrics)
-  registry    http://127.0.0.1:$registry_port   (API: /v1/tools, document: /openapi.json)
+  model shim  http://127.0.0.1:$model_port   (health and metrics: http://127.0.0.1:$model_management/health/ready, /metrics)
+  registry    http://127.0.0.1:$registry_port   (API: /v1/tools, document: /openapi.json; health: http://127.0.0.1:$registry_management/health/ready)
 
   Try the registry with the CLI (npx nx run cli:build once):
     export TOOLBUS_REGISTRY_URL=http://127.0.0.1:$registry_port
-    export TOOLBUS_TOKEN=\$(node scripts/dev-token.mjs alice registry:write registry:read)
+    export TOOLBUS_TOKEN=\$(TOOLBUS_TEAMS=team-crm node scripts/dev-token.mjs alice registry:write registry:read)
     node apps/cli/dist/main.js tools import-openapi services/registry/test/fixtures/openapi/crm-api.yaml \\
       --source crm --owner team-crm --region eu
     TOOLBUS_TOKEN=\$(node scripts/dev-token.mjs bob registry:approve registry:read) \\

@@ -28,17 +28,6 @@ import manifests  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Implemented by the hardening issue: the code that reads these is being written now (the mTLS
-# listener, the management port for health and metrics). Treated as declared by every service's
-# spec. Delete this list when that code lands: the check then reads them from the specs like
-# every other variable.
-IMPLEMENTED_BY_THE_HARDENING_ISSUE = {
-    "MTLS_PORT",
-    "TLS_CERT_FILE",
-    "TLS_KEY_FILE",
-    "TLS_CA_FILE",
-    "MANAGEMENT_PORT",
-}
 
 # Variables read by a library itself rather than by our specs (the OpenTelemetry SDK reads
 # OTEL_* on its own), each with the reason it may be set. Empty on purpose: no service starts
@@ -85,7 +74,7 @@ def tier(workloads: list[dict]) -> str:
 
 
 def declared(var: str, spec: dict) -> bool:
-    return var in spec or var in IMPLEMENTED_BY_THE_HARDENING_ISSUE or var in READ_BY_LIBRARIES
+    return var in spec or var in READ_BY_LIBRARIES
 
 
 def container_env(doc: dict, configmaps: dict) -> tuple[dict[str, str], list[str]]:

@@ -1,4 +1,12 @@
-export { AskCompleted, AskFailed, AskProgress, AskRequested, ToolCallSummary } from './ask.js';
+export {
+  AskCompleted,
+  AskFailed,
+  AskProgress,
+  AskRequested,
+  PrincipalAssertion,
+  ToolCallSummary,
+} from './ask.js';
+export { ToolInvocationAnswered, ToolInvocationRequested } from './invoke.js';
 export { AuditEvent } from './audit.js';
 export {
   AllMessageKinds,
@@ -18,6 +26,7 @@ export {
   CE_HEADERS,
   CloudEventAttributes,
   describeIssues,
+  validationError,
   fromCloudEventHeaders,
   InvalidEnvelopeError,
   jsonPointer,
@@ -41,6 +50,7 @@ export {
   Usage,
 } from './common.js';
 export { exportJsonSchemas, schemaFileOf } from './json-schema.js';
+export { hasScope, hasScopes } from './scopes.js';
 export {
   breakingSchemaChanges,
   releaseCompatProblems,
@@ -82,6 +92,7 @@ export {
 export {
   dlqTopic,
   platformTopics,
+  REPLY_TOPICS,
   Topics,
   toolRequestsTopic,
   type PlatformTopic,

@@ -155,7 +155,30 @@ export const commonConfig = {
   PORT: {
     schema: env.port(),
     default: '8080',
-    description: 'HTTP port for health, metrics and the API',
+    description: 'HTTP port of the API (not served when MTLS_PORT is set)',
+  },
+  MANAGEMENT_PORT: {
+    schema: env.port(),
+    default: '9090',
+    description:
+      'Port of /health/live, /health/ready and /metrics, apart from the API (0 picks a free port)',
+  },
+  MTLS_PORT: {
+    schema: env.optional(env.port()),
+    description:
+      'Serve the API over mutual TLS on this port instead of PORT: client certificates signed by TLS_CA_FILE are required',
+  },
+  TLS_CERT_FILE: {
+    schema: env.optional(env.string()),
+    description: 'PEM certificate (chain) of the mTLS listener; re-read when it changes',
+  },
+  TLS_KEY_FILE: {
+    schema: env.optional(env.string()),
+    description: 'PEM private key of the mTLS listener; re-read when it changes',
+  },
+  TLS_CA_FILE: {
+    schema: env.optional(env.string()),
+    description: 'PEM CA bundle that client certificates must chain to; re-read when it changes',
   },
   LOG_LEVEL: {
     schema: env.oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),

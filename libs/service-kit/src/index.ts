@@ -13,14 +13,9 @@ export {
 export { DATA_SOURCE, LOGGER, SERVICE_CONFIG, SERVICE_CONTEXT } from './context.js';
 export { urlDatabase, type DatabaseConnector, type DatabaseRequest } from './database.js';
 export { kafkaSecurityFromConfig, type KafkaSecurityConfig } from './kafka-config.js';
-export {
-  Draining,
-  HealthController,
-  HealthModule,
-  HealthService,
-  READINESS_CHECKS,
-  type ReadinessCheck,
-} from './health.js';
+export { Draining, Readiness, type ReadinessCheck } from './health.js';
+export { startManagementServer, type ManagementServer } from './management.js';
+export { mtlsFromConfig, TlsFiles, type MtlsSettings } from './tls.js';
 export { PinoNestLogger } from './logger.js';
 export { invalidInput, ProblemError, ProblemFilter, sendProblem } from './problem.js';
 export {

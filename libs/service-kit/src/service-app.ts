@@ -5,8 +5,9 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { databaseCheck } from '@toolbus/persistence';
 import { BusTransport } from '@toolbus/messaging';
 import { Histogram, metric } from '@toolbus/observability';
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
 import { ServiceContextModule } from './context.js';
-import { Draining, HealthModule, type ReadinessCheck } from './health.js';
+import type { Draining, ReadinessCheck } from './health.js';
 import { PinoNestLogger } from './logger.js';
 import { ProblemError, ProblemFilter, sendProblem } from './problem.js';
 import type { ServiceContext } from './service.js';
@@ -14,7 +15,9 @@ import type { ServiceContext } from './service.js';
 export interface ServiceAppOptions {
   context: ServiceContext<unknown>;
   module: DynamicModule;
-  readiness?: ReadinessCheck[];
+  draining: Draining;
+  /** Serve the API over TLS instead of plain HTTP (mutual TLS: `tls.ts`). */
+  https?: HttpsServerOptions;
   bodyLimit?: number;
   concurrency?: Record<string, number>;
   deadlineMs: number;
@@ -24,37 +27,34 @@ export interface ServiceApp {
   app: INestApplication;
   /** The bus handlers of the app (`@OnMessage`/`@OnRequest`), consuming already. */
   consumers: { close(): Promise<void> };
-  draining: Draining;
+  /** What `/health/ready` checks: the bus, the database, and the definition's own. */
+  checks: ReadinessCheck[];
 }
 
-/** Routes that keep answering while the service drains: the kubelet and Prometheus need them. */
-const PROBES = /^\/(health\/(live|ready)|metrics)(\?|$)/;
-
 /**
- * The one Nest app of a service: Fastify for HTTP (the module's routes, health and metrics),
- * problem+json for every error, pino for framework logs, and the bus transport serving the
- * module's `@OnMessage`/`@OnRequest` handlers, started before the server listens.
+ * The one Nest app of a service: Fastify for the API (the module's routes; health and metrics
+ * are on the management port), problem+json for every error, pino for framework logs, and the
+ * bus transport serving the module's `@OnMessage`/`@OnRequest` handlers, started before the
+ * server listens.
  */
-export async function createServiceApp(options: ServiceAppOptions): Promise<ServiceApp> {
-  const { context } = options;
-  const draining = new Draining();
+export async function createServiceApp(
+  options: ServiceAppOptions & { readiness?: ReadinessCheck[] },
+): Promise<ServiceApp> {
+  const { context, draining } = options;
   const checks: ReadinessCheck[] = [
     { name: context.bus.kind === 'kafka' ? 'kafka' : 'bus', check: () => context.bus.isHealthy() },
     ...(context.db ? [databaseCheck(context.db)] : []),
     ...(options.readiness ?? []),
   ];
-  @Module({
-    imports: [
-      ServiceContextModule.forContext(context),
-      HealthModule.forRoot({ checks: () => checks, draining }),
-      options.module,
-    ],
-  })
+  @Module({ imports: [ServiceContextModule.forContext(context), options.module] })
   class ServiceRootModule {}
 
   const app = await NestFactory.create<NestFastifyApplication>(
     ServiceRootModule,
-    new FastifyAdapter(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+    new FastifyAdapter({
+      ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
+      ...(options.https ? { https: options.https } : {}),
+    }),
     {
       logger: new PinoNestLogger(context.logger.child({ component: 'nest' })),
       // Body parsing is configured below (acceptEmptyJsonBodies), not by Nest.
@@ -73,7 +73,7 @@ export async function createServiceApp(options: ServiceAppOptions): Promise<Serv
   });
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
   await app.startAllMicroservices();
-  return { app, consumers: transport, draining };
+  return { app, consumers: transport, checks };
 }
 
 const requestDuration = () =>
@@ -119,7 +119,7 @@ function refuseWhileDraining(app: NestFastifyApplication, draining: Draining): v
     .getHttpAdapter()
     .getInstance()
     .addHook('onRequest', async (request, reply) => {
-      if (draining.active && !PROBES.test(request.url)) {
+      if (draining.active) {
         await sendProblem(
           reply,
           request.url,

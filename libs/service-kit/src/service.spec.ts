@@ -4,6 +4,7 @@ import { createMemoryBus, MemoryBroker, OnMessage } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
 import type { DataSource } from '@toolbus/persistence';
 import type { Server } from 'node:http';
+import { createServer } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import {
   busFromConfig,
@@ -77,7 +78,13 @@ function widgetService(extra: { onModule?: () => void; failModule?: boolean } = 
   });
 }
 
-const env0 = { PORT: '0', LOG_LEVEL: 'silent', WIDGETS: '4', SHUTDOWN_DEADLINE_MS: '2000' };
+const env0 = {
+  PORT: '0',
+  MANAGEMENT_PORT: '0',
+  LOG_LEVEL: 'silent',
+  WIDGETS: '4',
+  SHUTDOWN_DEADLINE_MS: '2000',
+};
 
 describe('startService', () => {
   it('validates config, serves the module over HTTP and the bus, and probes', async () => {
@@ -87,12 +94,22 @@ describe('startService', () => {
     try {
       expect(service.config.WIDGETS).toBe(4);
       expect(await (await fetch(`${service.url}/widgets`)).json()).toEqual({ widgets: 1 });
-      expect(await (await fetch(`${service.url}/health/ready`)).json()).toEqual({
+      const management = service.managementUrl;
+      expect(management).not.toBe(service.url);
+      expect(await (await fetch(`${management}/health/ready`)).json()).toEqual({
         status: 'ok',
         checks: { bus: 'up' },
       });
-      expect(await (await fetch(`${service.url}/health/live`)).json()).toEqual({ status: 'ok' });
-      const metrics = await (await fetch(`${service.url}/metrics`)).text();
+      expect(await (await fetch(`${management}/health/live`)).json()).toEqual({ status: 'ok' });
+      // The API port serves no probes or metrics, the management port no API.
+      expect((await fetch(`${service.url}/metrics`)).status).toBe(404);
+      expect((await fetch(`${service.url}/health/ready`)).status).toBe(404);
+      const elsewhere = await fetch(`${management}/widgets`);
+      expect(elsewhere.status).toBe(404);
+      expect(await elsewhere.json()).toMatchObject({
+        type: 'https://toolbus.dev/problems/not_found',
+      });
+      const metrics = await (await fetch(`${management}/metrics`)).text();
       expect(metrics).toMatch(
         /toolbus_http_request_duration_seconds_count\{route="\/widgets",method="GET",status="200"\} 1/,
       );
@@ -156,16 +173,47 @@ describe('startService', () => {
     });
     const service = (await startService(definition, { env: env0, logger }))!;
     const closed = service.close();
-    await expect.poll(async () => (await fetch(`${service.url}/health/ready`)).status).toBe(503);
+    await expect
+      .poll(async () => (await fetch(`${service.managementUrl}/health/ready`)).status)
+      .toBe(503);
     const refused = await fetch(`${service.url}/widgets`);
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(await refused.json()).toMatchObject({
       type: 'https://toolbus.dev/problems/shutting_down',
     });
-    expect((await fetch(`${service.url}/health/live`)).status).toBe(200);
+    expect((await fetch(`${service.managementUrl}/health/live`)).status).toBe(200);
     release();
     await closed;
+  });
+
+  it('answers liveness at once and readiness only once the service serves', async () => {
+    let release!: () => void;
+    const snapshot = new Promise<void>((r) => (release = r));
+    const port = await freePort();
+    const definition = defineService({
+      ...widgetService(),
+      // A service that must load something before it may take its first message.
+      module: async () => {
+        await snapshot;
+        return { module: WidgetModule };
+      },
+    });
+    const starting = startService(definition, {
+      env: { ...env0, MANAGEMENT_PORT: String(port) },
+      logger,
+    });
+    const management = `http://127.0.0.1:${port}`;
+    await expect
+      .poll(async () => (await fetch(`${management}/health/live`).catch(() => undefined))?.status)
+      .toBe(200);
+    const early = await fetch(`${management}/health/ready`);
+    expect(early.status).toBe(503);
+    expect(await early.json()).toMatchObject({ checks: { startup: 'down' } });
+    release();
+    const service = (await starting)!;
+    expect((await fetch(`${management}/health/ready`)).status).toBe(200);
+    await service.close();
   });
 
   it('never closes a bus the host owns', async () => {
@@ -243,4 +291,12 @@ function fakeDatabase(onDestroy: () => void) {
     } as DatabaseConnector,
   };
   return state;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
 }

@@ -13,8 +13,10 @@ export async function freePort(): Promise<number> {
 
 export interface ServiceProcess {
   child: ChildProcess;
-  /** http://127.0.0.1:<port> */
+  /** http://127.0.0.1:<port>: the API */
   url: string;
+  /** http://127.0.0.1:<management port>: /health/live, /health/ready, /metrics */
+  managementUrl: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
   /** Resolves with the exit code (null when killed by a signal). */
@@ -27,7 +29,7 @@ export interface ServiceProcess {
 
 /**
  * Starts a built service (`node <main> [args]`) as a deployment runs it: only the given
- * environment plus PATH, HOST=127.0.0.1 and a free PORT unless one is given.
+ * environment plus PATH, HOST=127.0.0.1, and a free PORT and MANAGEMENT_PORT unless given.
  */
 export async function startServiceProcess(
   main: string,
@@ -35,8 +37,15 @@ export async function startServiceProcess(
   args: string[] = [],
 ): Promise<ServiceProcess> {
   const port = env['PORT'] ?? String(await freePort());
+  const managementPort = env['MANAGEMENT_PORT'] ?? String(await freePort());
   const child = spawn(process.execPath, [main, ...args], {
-    env: { PATH: process.env['PATH'] ?? '', HOST: '127.0.0.1', ...env, PORT: port },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOST: '127.0.0.1',
+      ...env,
+      PORT: port,
+      MANAGEMENT_PORT: managementPort,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -44,11 +53,13 @@ export async function startServiceProcess(
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const url = `http://127.0.0.1:${port}`;
+  const managementUrl = `http://127.0.0.1:${managementPort}`;
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
   return {
     child,
     url,
+    managementUrl,
     output: () => out,
     exited,
     ready: async (timeoutMs = 60_000) => {
@@ -60,7 +71,8 @@ export async function startServiceProcess(
       await Promise.race([
         died,
         waitFor(
-          async () => (await fetch(`${url}/health/ready`).catch(() => undefined))?.status === 200,
+          async () =>
+            (await fetch(`${managementUrl}/health/ready`).catch(() => undefined))?.status === 200,
           { what: `${main} on port ${port} to be ready`, timeoutMs },
         ),
       ]);

@@ -8,7 +8,12 @@ import {
 import { createLogger } from '@toolbus/observability';
 import type { MigrationInterface, QueryRunner } from '@toolbus/persistence';
 import { toolCall, uniqueName } from '@toolbus/testing';
-import { consumerTestEnv, startToolCaller, type ToolCaller } from '@toolbus/testing-bus';
+import {
+  consumerTestEnv,
+  startToolCaller,
+  testGrantHeader,
+  type ToolCaller,
+} from '@toolbus/testing-bus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -207,19 +212,23 @@ describe('tool consumer built with the SDK (real Kafka and PostgreSQL)', () => {
     } = call({ customer_id: 'cus_005', text: uniqueName('note') });
     const ok = await fetch(`${consumer.url}/tools/add_note:invoke`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-toolbus-timeout-ms': '2000' },
+      headers: {
+        'content-type': 'application/json',
+        'x-toolbus-timeout-ms': '2000',
+        ...(await testGrantHeader(service, body, 'add_note')),
+      },
       body: JSON.stringify(body),
     });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ tool: 'add_note', output: { customer_id: 'cus_005' } });
+    const badBody = { ...body, idempotencyKey: uniqueName('key'), input: { customer_id: 1 } };
     const bad = await fetch(`${consumer.url}/tools/add_note:invoke`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...body,
-        idempotencyKey: uniqueName('key'),
-        input: { customer_id: 1 },
-      }),
+      headers: {
+        'content-type': 'application/json',
+        ...(await testGrantHeader(service, badBody, 'add_note')),
+      },
+      body: JSON.stringify(badBody),
     });
     expect(bad.status).toBe(422);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
@@ -236,11 +245,11 @@ describe('tool consumer built with the SDK (real Kafka and PostgreSQL)', () => {
   });
 
   it('reports readiness of Kafka and PostgreSQL, and call metrics', async () => {
-    expect(await (await fetch(`${consumer.url}/health/ready`)).json()).toEqual({
+    expect(await (await fetch(`${consumer.managementUrl}/health/ready`)).json()).toEqual({
       status: 'ok',
       checks: { kafka: 'up', postgres: 'up' },
     });
-    const metrics = await (await fetch(`${consumer.url}/metrics`)).text();
+    const metrics = await (await fetch(`${consumer.managementUrl}/metrics`)).text();
     expect(metrics).toMatch(
       new RegExp(
         `toolbus_tool_calls_total\\{service="${service}",tool="add_note",outcome="succeeded"\\} [1-9]`,

@@ -40,9 +40,10 @@ describe('model-shim process', () => {
       LOG_LEVEL: 'warn',
       MODEL_ROUTES: 'default=offline:planner',
     });
-    const base = p.url;
     await p.ready();
-    expect(await (await fetch(`${base}/health/live`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${p.managementUrl}/health/live`)).json()).toEqual({ status: 'ok' });
+    // Probes and metrics are not served on the API port.
+    expect((await fetch(`${p.url}/metrics`)).status).toBe(404);
 
     const logger = createLogger({ name: 'e2e', level: 'silent' });
     const bus = createKafkaBus({
@@ -74,7 +75,7 @@ describe('model-shim process', () => {
     } finally {
       await bus.close(2_000);
     }
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${p.managementUrl}/metrics`)).text();
     expect(metrics).toMatch(
       /toolbus_model_tokens_total\{tenant="acme",model="planner",direction="input"\} \d+/,
     );

@@ -48,6 +48,7 @@ describe('model shim over Kafka', () => {
         KAFKA_BROKERS: kafkaBrokers.join(','),
         KAFKA_SESSION_TIMEOUT_MS: '6000',
         PORT: '0',
+        MANAGEMENT_PORT: '0',
         LOG_LEVEL: 'silent',
         ANTHROPIC_API_KEY: 'sk-test',
         ANTHROPIC_BASE_URL: anthropic.url,

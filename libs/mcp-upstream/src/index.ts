@@ -1,4 +1,5 @@
 export { limitResponses, UpstreamResponseTooLargeError } from './response-limit.js';
+export { checkStdioSecrets, stdioSecretsInEnvironment } from './stdio-secrets.js';
 export {
   resolveStdioServer,
   stdioChildEnv,

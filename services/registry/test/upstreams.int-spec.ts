@@ -13,7 +13,9 @@ import {
 import {
   createMcpStdioFixture,
   exampleStdioTools,
+  infraFromEnv,
   startMcpHttpServer,
+  TEST_JWT_SECRET,
   uniqueName,
   waitFor,
   type McpHttpTestServer,
@@ -39,7 +41,16 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     await writeFile(join(secrets, 'docs-mcp', 'token'), `${token}\n`);
     http = await startMcpHttpServer({ token, pageSize: 2 });
     stdio = await createMcpStdioFixture();
+    // A registry that starts stdio servers takes its secrets as files only (none may be in an
+    // environment a child could read from /proc/<ppid>/environ): these two are moved there.
+    const { databaseUrl } = infraFromEnv();
+    await writeFile(join(secrets, 'database-url'), databaseUrl);
+    await writeFile(join(secrets, 'jwt-secret'), TEST_JWT_SECRET);
     t = await startTestRegistry({
+      DATABASE_URL: '',
+      DATABASE_URL_FILE: join(secrets, 'database-url'),
+      AUTH_JWT_SECRET: '',
+      AUTH_JWT_SECRET_FILE: join(secrets, 'jwt-secret'),
       SECRETS_DIR: secrets,
       // The stdio fixture as the one entry the registry may start, by name.
       MCP_STDIO_SERVERS: JSON.stringify({ sidecar: { command: stdio.command, args: stdio.args } }),

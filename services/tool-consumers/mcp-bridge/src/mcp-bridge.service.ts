@@ -1,8 +1,9 @@
 import { toolRequestsTopic } from '@toolbus/contracts';
 import { egressAgent, egressFetch } from '@toolbus/egress';
+import { checkStdioSecrets } from '@toolbus/mcp-upstream';
 import { SecretStore } from '@toolbus/security';
 import { catalogToolConsumer } from '@toolbus/tool-sdk';
-import { mcpBridgeOwnConfig } from './config.js';
+import { mcpBridgeConfig, mcpBridgeOwnConfig } from './config.js';
 import { createMcpBridge } from './mcp-bridge.js';
 
 /** The MCP bridge: runs the approved tools of registered upstream MCP servers. */
@@ -10,6 +11,8 @@ export const mcpBridgeService = catalogToolConsumer({
   service: 'mcp-bridge',
   config: mcpBridgeOwnConfig,
   tools: ({ view, config, logger }) => {
+    // Before any stdio server can start: none may find a secret in /proc/<ppid>/environ.
+    checkStdioSecrets(mcpBridgeConfig, config);
     // One pool of guarded connections for every upstream: internal addresses are refused.
     const agent = egressAgent({ allow: config.EGRESS_ALLOW });
     // Closed after the consumer drained: the upstream clients and their stdio children.

@@ -258,6 +258,18 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
       });
     }
     expect((await admin.get(RegistryPaths.upstream(name))).status).toBe(404);
+    // Each refusal is audited as denied, with its reason.
+    const denied = await waitFor(
+      () => {
+        const events = audit.filter((e) => e.resource.id === name);
+        return events.length >= refusals.length ? events : undefined;
+      },
+      { what: 'the audit of the refusals' },
+    );
+    expect(denied.map((e) => [e.action, e.outcome])).toEqual(
+      refusals.map(() => ['registry.register_upstream', 'denied']),
+    );
+    expect(denied[2]!.reason).toContain('egress to 169.254.169.254 (link-local) is not allowed');
   });
 
   it('moves its watch when an upstream is registered again at another address', async () => {

@@ -4,12 +4,8 @@ import {
   type McpUpstreamRecord,
   type Principal,
 } from '@toolbus/contracts';
-import { egressAgent, egressFetch, egressRefusalOf, type Cidr } from '@toolbus/egress';
-import {
-  CredentialOriginError,
-  StdioServerNotAllowedError,
-  type StdioServers,
-} from '@toolbus/mcp-upstream';
+import { egressAgent, egressFetch, type Cidr } from '@toolbus/egress';
+import type { StdioServers } from '@toolbus/mcp-upstream';
 import type { Logger } from '@toolbus/observability';
 import { rowsOf, type DataSource } from '@toolbus/persistence';
 import type { CredentialOrigins, SecretStore } from '@toolbus/security';
@@ -17,11 +13,13 @@ import { ProblemError } from '@toolbus/service-kit';
 import { visible } from '../catalog/catalog-access.js';
 import { hashOf } from '../catalog/canonical.js';
 import { secretIssue } from '../catalog/credential-check.js';
+import { auditingRefusals } from '../catalog/refusal.js';
 import type { SourceSync } from '../catalog/source-sync.js';
 import { auditEvent } from '../events/audit.js';
 import { enqueue, type OutboxRelay } from '../events/outbox.js';
 import { defaultScope } from '../imports/default-scope.js';
 import { McpUpstreamConnection, toToolDefinitions, type McpUpstreamDeps } from './mcp/index.js';
+import { reachRefusal, unreachable, type ReachAttempt } from './upstream-refusal.js';
 
 /** What an upstream's registration records besides the request. */
 interface UpstreamConfig {
@@ -116,26 +114,26 @@ export class UpstreamService {
     actor: Principal,
     request: McpUpstreamRequest,
   ): Promise<{ upstream: McpUpstreamRecord; diff: ImportDiff }> {
-    // Refused before connecting: the registry itself would send the secret there.
-    const url = request.transport.kind === 'streamable_http' ? request.transport.url : undefined;
-    const issue = secretIssue(
-      this.options.credentialOrigins ?? {},
-      request.credentialsSecret,
-      url,
-      '/credentialsSecret',
-    );
-    if (issue)
-      throw new ProblemError(422, 'credential_origin', `${issue.pointer}: ${issue.message}`, {
-        issues: [issue],
-      });
-    const diff = await this.syncOnce(
-      actor,
-      request,
-      actor.tenant,
-      true,
-      actor,
-      'registry.register_upstream',
-    );
+    const attempt: ReachAttempt = { actor, action: 'registry.register_upstream' };
+    const diff = await auditingRefusals(this.db, async () => {
+      // Refused before connecting: the registry itself would send the secret there.
+      const url = request.transport.kind === 'streamable_http' ? request.transport.url : undefined;
+      const issue = secretIssue(
+        this.options.credentialOrigins ?? {},
+        request.credentialsSecret,
+        url,
+        '/credentialsSecret',
+      );
+      if (issue)
+        throw reachRefusal(
+          request,
+          attempt,
+          'credential_origin',
+          issue.pointer,
+          `${issue.pointer}: ${issue.message}`,
+        );
+      return this.syncOnce(actor, request, actor.tenant, true, actor, attempt.action);
+    });
     const current = this.watches.get(request.name);
     if (
       current &&
@@ -152,7 +150,9 @@ export class UpstreamService {
    */
   async syncNow(actor: Principal, name: string): Promise<ImportDiff> {
     const row = await this.row(name);
-    return this.syncOnce(actor, row.config.upstream, row.config.tenant, true, registrantOf(row));
+    return auditingRefusals(this.db, () =>
+      this.syncOnce(actor, row.config.upstream, row.config.tenant, true, registrantOf(row)),
+    );
   }
 
   /** The upstreams the caller may see: those whose tools' scopes (and region) it holds. */
@@ -233,12 +233,12 @@ export class UpstreamService {
       open ??
       (await McpUpstreamConnection.connect(upstream, this.deps).catch((error: unknown) => {
         if (!strict) throw error;
-        throw unreachable(upstream, error);
+        throw unreachable(upstream, error, { actor, action });
       }));
     try {
       tools = await connection.listTools();
     } catch (error) {
-      throw strict ? unreachable(upstream, error) : error;
+      throw strict ? unreachable(upstream, error, { actor, action }) : error;
     } finally {
       if (connection !== open) await connection.close().catch(() => undefined);
     }
@@ -386,36 +386,4 @@ function toRecord(row: SourceRow): McpUpstreamRecord {
     lastSyncError: row.last_sync_error,
     tools: Object.keys(row.tools).sort(),
   };
-}
-
-/**
- * Why a registration was refused. What the registry's own configuration forbids (a stdio entry
- * it does not declare, a secret that may not go to the URL, a URL at an internal address) is
- * named as such, with the field to fix; anything else is an unreachable server.
- */
-function unreachable(upstream: McpUpstreamRequest, error: unknown): ProblemError {
-  const detail = error instanceof Error ? error.message : String(error);
-  const refused = (code: string, pointer: string, message: string) =>
-    new ProblemError(422, code, message.slice(0, 2000), {
-      issues: [{ pointer, message: message.slice(0, 500) }],
-    });
-  if (error instanceof StdioServerNotAllowedError)
-    return refused('stdio_entry_not_allowed', '/transport', detail);
-  if (error instanceof CredentialOriginError)
-    return refused('credential_origin', '/credentialsSecret', detail);
-  const egress = egressRefusalOf(error);
-  if (egress)
-    return refused(
-      'egress_refused',
-      '/transport/url',
-      `could not list the tools of MCP server "${upstream.name}": ${egress.message}`,
-    );
-  return new ProblemError(
-    422,
-    'upstream_unreachable',
-    `could not list the tools of MCP server "${upstream.name}": ${detail}`.slice(0, 2000),
-    {
-      issues: [{ pointer: '/transport', message: `could not list tools: ${detail}`.slice(0, 500) }],
-    },
-  );
 }

@@ -120,7 +120,18 @@ def peer(with_ports: bool = True) -> dict:
     return obj(props, required=["cidrs", "ports"] if with_ports else ["cidrs"])
 
 
-EGRESS = closed({"cidrs": CIDRS, "ports": {**PORTS, "minItems": 1}})
+# An egress CIDR, or a block with the blocks inside it that stay denied (an ipBlock's `except`).
+EGRESS_CIDRS = {
+    "type": "array",
+    "items": {
+        "anyOf": [
+            CIDR,
+            obj({"cidr": CIDR, "except": {**CIDRS, "minItems": 1}}, required=["cidr", "except"]),
+        ]
+    },
+    "uniqueItems": True,
+}
+EGRESS = closed({"cidrs": EGRESS_CIDRS, "ports": {**PORTS, "minItems": 1}})
 RESOURCE_LIST = obj({"cpu": QUANT, "memory": QUANT, "ephemeral-storage": QUANT})
 # Requests and limits for CPU and memory are required: the tier ResourceQuotas in k8s/ count
 # limits, and the policy test asserts every container has them.

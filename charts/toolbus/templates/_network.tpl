@@ -6,6 +6,8 @@ its callers in and its dependencies out.
 
 {{/*
 One rule from a peer: (dict "dir" "to"|"from" "peer" {namespaceSelector, podSelector, cidrs, ports}).
+A CIDR is a string, or {cidr, except} to keep blocks inside it denied (an ipBlock's `except`:
+e.g. the whole internet but the cloud metadata endpoint and the cluster's private ranges).
 Renders {} when the peer selects nothing: a rule with an empty `to`/`from` would allow every
 address, the opposite of what an empty peer means here.
 */}}
@@ -18,7 +20,19 @@ address, the opposite of what an empty peer means here.
 {{- with $peer.podSelector }}{{ $_ := set $p "podSelector" . }}{{ end -}}
 {{- $peers = append $peers $p -}}
 {{- end -}}
-{{- range $peer.cidrs }}{{ $peers = append $peers (dict "ipBlock" (dict "cidr" .)) }}{{ end -}}
+{{- range $peer.cidrs -}}
+{{- if kindIs "map" . -}}
+{{- $block := dict "cidr" .cidr -}}
+{{- range .except -}}
+{{- /* The API server refuses an except outside its block; another address family always is. */ -}}
+{{- if ne (contains ":" .) (contains ":" $block.cidr) }}{{ fail (printf "egress except %s is not inside %s: an except must be a block of the same address family within its cidr" . $block.cidr) }}{{ end -}}
+{{- end -}}
+{{- with .except }}{{ $_ := set $block "except" . }}{{ end -}}
+{{- $peers = append $peers (dict "ipBlock" $block) -}}
+{{- else -}}
+{{- $peers = append $peers (dict "ipBlock" (dict "cidr" .)) -}}
+{{- end -}}
+{{- end -}}
 {{- if $peers -}}
 {{- $rule := dict .dir $peers -}}
 {{- with (.ports | default $peer.ports) -}}

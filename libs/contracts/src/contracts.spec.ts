@@ -9,6 +9,8 @@ import {
   fromCloudEventHeaders,
   InvalidEnvelopeError,
   InvalidPayloadError,
+  McpServerTransport,
+  McpUpstreamRequest,
   messageKindOfType,
   Messages,
   parsePayload,
@@ -168,6 +170,49 @@ describe('message schemas', () => {
     const bad = structuredClone(req);
     (bad.messages[0]!.content[0] as { type: string }).type = 'image';
     expect(() => parsePayload(Messages.modelRequested, bad)).toThrow(/\/messages\/0\/content\/0/);
+  });
+});
+
+describe('MCP server transports', () => {
+  it('names a stdio server by its entry, and still reads the command form of older catalogs', () => {
+    expect(McpServerTransport.parse({ kind: 'stdio', entry: 'everything' })).toEqual({
+      kind: 'stdio',
+      entry: 'everything',
+    });
+    expect(McpServerTransport.parse({ kind: 'stdio', command: '/usr/bin/node' })).toEqual({
+      kind: 'stdio',
+      command: '/usr/bin/node',
+      args: [],
+    });
+    const upstream = McpUpstreamRequest.parse({
+      name: 'files',
+      transport: { kind: 'stdio', entry: 'files' },
+      owner: 'team-docs',
+      region: 'eu',
+    });
+    expect(upstream.transport).toEqual({ kind: 'stdio', entry: 'files' });
+  });
+
+  it('says what is wrong with an entry name', () => {
+    const result = McpServerTransport.safeParse({ kind: 'stdio', entry: 'Every Thing' });
+    expect(result.error?.issues).toMatchObject([
+      {
+        path: ['entry'],
+        message: 'must be lower-case letters, digits and -, starting with a letter',
+      },
+    ]);
+    const issues = (value: unknown) =>
+      McpServerTransport.safeParse(value).error?.issues.map((i) => [i.path.join('/'), i.message]);
+    expect(issues({ kind: 'carrier-pigeon' })).toEqual([
+      ['kind', "Invalid discriminator value. Expected 'streamable_http' | 'stdio'"],
+    ]);
+    expect(issues({ kind: 'stdio' })).toEqual([
+      ['entry', 'required: the MCP_STDIO_SERVERS entry to run'],
+    ]);
+    expect(issues({ kind: 'stdio', entry: 'files', command: '/bin/sh', args: ['-c'] })).toEqual([
+      ['command', 'must not be given with entry: the entry fixes the command line'],
+      ['args', 'must not be given with entry: the entry fixes the command line'],
+    ]);
   });
 });
 

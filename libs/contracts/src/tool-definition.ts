@@ -101,15 +101,89 @@ export const HttpBinding = z
   .describe('Where and how an imported OpenAPI operation is called');
 export type HttpBinding = z.infer<typeof HttpBinding>;
 
-/** How to reach an MCP server: Streamable HTTP, or a stdio command (a sidecar). */
+/** The name of a stdio MCP server an operator declared (MCP_STDIO_SERVERS of the registry and the bridge). */
+export const StdioEntryName = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,62}$/,
+    'must be lower-case letters, digits and -, starting with a letter',
+  );
+export type StdioEntryName = z.infer<typeof StdioEntryName>;
+
+/** A stdio MCP server named by its entry: what runs is the operator's, never catalog data. */
+export interface StdioEntryTransport {
+  kind: 'stdio';
+  entry: StdioEntryName;
+}
+
+/** Deprecated: the command line of catalogs written before entries; see {@link McpServerTransport}. */
+export interface StdioCommandTransport {
+  kind: 'stdio';
+  command: string;
+  args: string[];
+  cwd?: string;
+}
+
+/**
+ * The stdio alternative, as one object so that a bad `kind` or field is reported at its own
+ * pointer (a plain union reports only "invalid input" at the transport). Exactly one of
+ * `entry` and `command` is given; the parsed value is one of the two shapes above.
+ */
+const StdioTransport = z
+  .object({
+    kind: z.literal('stdio'),
+    entry: StdioEntryName.optional().describe('A stdio server entry of MCP_STDIO_SERVERS'),
+    command: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe(
+        'Deprecated: a command line; runs only when it equals a configured entry. Name the entry instead',
+      ),
+    args: z.array(z.string().max(4096)).max(64).optional(),
+    cwd: z.string().max(1024).optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.entry === undefined && t.command === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['entry'],
+        message: 'required: the MCP_STDIO_SERVERS entry to run',
+      });
+    else if (t.entry !== undefined)
+      for (const field of ['command', 'args', 'cwd'] as const)
+        if (t[field] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: 'must not be given with entry: the entry fixes the command line',
+          });
+  })
+  // The same rule for validators in other languages: an entry, or (deprecated) a command.
+  .meta({ oneOf: [{ required: ['entry'] }, { required: ['command'] }] })
+  .transform((t): StdioEntryTransport | StdioCommandTransport =>
+    t.entry !== undefined
+      ? { kind: 'stdio', entry: t.entry }
+      : {
+          kind: 'stdio',
+          command: t.command!,
+          args: t.args ?? [],
+          ...(t.cwd !== undefined ? { cwd: t.cwd } : {}),
+        },
+  );
+
+/**
+ * How to reach an MCP server: Streamable HTTP, or a stdio server that the process reaching it
+ * starts. A stdio server is named by its entry: the command line (program and fixed
+ * arguments) is the operator's configuration of each process that runs it, never catalog
+ * data, so a registry writer cannot choose what runs. The command form is the shape before
+ * entries; it stays valid to read (old catalogs) and runs only when it is exactly the command
+ * line of a configured entry.
+ */
 export const McpServerTransport = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('streamable_http'), url: z.url({ protocol: /^https?$/ }) }),
-  z.object({
-    kind: z.literal('stdio'),
-    command: z.string().min(1).max(1024),
-    args: z.array(z.string().max(4096)).max(64).default([]),
-    cwd: z.string().max(1024).optional(),
-  }),
+  StdioTransport,
 ]);
 export type McpServerTransport = z.infer<typeof McpServerTransport>;
 

@@ -52,3 +52,4 @@ export {
   PrincipalAssertionVerifier,
   requestHash,
 } from './principal-assertion.js';
+export { redactOutput, redactSecrets, secretForms } from './redaction.js';

@@ -23,6 +23,7 @@ export {
 export {
   createMcpStdioFixture,
   exampleStdioTools,
+  parentEnvironTool,
   stdioMcpServerPath,
   type McpStdioBehaviour,
   type McpStdioFixture,

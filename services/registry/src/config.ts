@@ -1,4 +1,6 @@
 import { Scope } from '@toolbus/contracts';
+import { egressConfig } from '@toolbus/egress';
+import { stdioServersConfig } from '@toolbus/mcp-upstream';
 import { authConfig, credentialOriginsConfig, secretsConfig } from '@toolbus/security';
 import { commonConfig, env, loadConfig, type ConfigOf } from '@toolbus/service-kit';
 
@@ -25,7 +27,6 @@ export const registryConfig = {
     description: 'PostgreSQL schema of the registry',
   },
   ...secretsConfig,
-  ...credentialOriginsConfig,
   REGISTRY_SIGNING_KEY_FILE: {
     schema: env.optional(env.string()),
     description:
@@ -42,11 +43,12 @@ export const registryConfig = {
     description:
       'The scope of imported tools that declare none (OpenAPI operations without security, upstream servers without scopes); {source} is the import',
   },
-  MCP_STDIO_COMMANDS: {
-    schema: env.optional(env.list()),
-    description:
-      'Commands (exact paths, comma-separated) a stdio upstream MCP server may run; unset refuses every stdio upstream',
-  },
+  // Upstream MCP servers: the stdio servers it may start to list their tools, where their
+  // bearer secrets may go (also checked at registration), and which internal addresses their
+  // URLs may reach.
+  ...stdioServersConfig,
+  ...credentialOriginsConfig,
+  ...egressConfig,
   REGISTRY_PAGE_LIMIT: {
     schema: env.int(1, 1000),
     default: '100',

@@ -84,8 +84,9 @@ const providers: Provider[] = [
       config: RegistryConfig,
     ) =>
       new UpstreamService(db, sync, secrets, logger.child({ component: 'upstreams' }), relay, {
-        stdioCommands: config.MCP_STDIO_COMMANDS ?? [],
+        stdioServers: config.MCP_STDIO_SERVERS,
         credentialOrigins: config.CREDENTIAL_ORIGINS,
+        egressAllow: config.EGRESS_ALLOW,
         defaultScope: config.IMPORT_DEFAULT_SCOPE,
       }),
   },

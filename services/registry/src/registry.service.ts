@@ -1,3 +1,4 @@
+import { checkStdioSecrets } from '@toolbus/mcp-upstream';
 import type { DataSource } from '@toolbus/persistence';
 import { checkAuthConfig } from '@toolbus/security';
 import {
@@ -25,6 +26,8 @@ export const registryService = defineService({
   module: ({ config }) => {
     // Before anything listens: a shared key beside a JWKS (or neither) is a configuration error.
     checkAuthConfig(config);
+    // Nor may a secret sit in the environment a stdio upstream could read (/proc/<ppid>/environ).
+    checkStdioSecrets(registryConfig, config);
     return { module: RegistryModule };
   },
   workers: [OutboxRelay, UpstreamWatchWorker],

@@ -13,7 +13,9 @@ import {
 import {
   createMcpStdioFixture,
   exampleStdioTools,
+  infraFromEnv,
   startMcpHttpServer,
+  TEST_JWT_SECRET,
   uniqueName,
   waitFor,
   type McpHttpTestServer,
@@ -39,9 +41,21 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     await writeFile(join(secrets, 'docs-mcp', 'token'), `${token}\n`);
     http = await startMcpHttpServer({ token, pageSize: 2 });
     stdio = await createMcpStdioFixture();
+    // A registry that starts stdio servers takes its secrets as files only (none may be in an
+    // environment a child could read from /proc/<ppid>/environ): these two are moved there.
+    const { databaseUrl } = infraFromEnv();
+    await writeFile(join(secrets, 'database-url'), databaseUrl);
+    await writeFile(join(secrets, 'jwt-secret'), TEST_JWT_SECRET);
     t = await startTestRegistry({
+      DATABASE_URL: '',
+      DATABASE_URL_FILE: join(secrets, 'database-url'),
+      AUTH_JWT_SECRET: '',
+      AUTH_JWT_SECRET_FILE: join(secrets, 'jwt-secret'),
       SECRETS_DIR: secrets,
-      MCP_STDIO_COMMANDS: process.execPath,
+      // The stdio fixture as the one entry the registry may start, by name.
+      MCP_STDIO_SERVERS: JSON.stringify({ sidecar: { command: stdio.command, args: stdio.args } }),
+      // The test servers listen on 127.0.0.1, which the default refuses; the token goes only there.
+      EGRESS_ALLOW: '127.0.0.1/32',
       CREDENTIAL_ORIGINS: JSON.stringify({
         'docs-mcp': [new URL(http.url).origin],
         'not-mounted': [new URL(http.url).origin],
@@ -154,7 +168,7 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     const name = uniqueName('sidecar').slice(0, 40);
     const res = await admin.post<{ diff: ImportDiff }>(RegistryPaths.upstreams, {
       name,
-      transport: { kind: 'stdio', command: stdio.command, args: stdio.args },
+      transport: { kind: 'stdio', entry: 'sidecar' },
       prefix: null,
       owner: 'team-sidecar',
       region: 'eu',
@@ -215,6 +229,47 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     expect((invalid.body['issues'] as Array<{ pointer: string }>)[0]!.pointer).toBe(
       '/transport/kind',
     );
+  });
+
+  it('refuses an undeclared stdio entry, a secret for another origin and an internal address, naming the field', async () => {
+    const name = uniqueName('refused').slice(0, 40);
+    const body = { name, owner: 'team-x', region: 'eu' };
+    const refusals = [
+      [{ transport: { kind: 'stdio', entry: 'shell' } }, 'stdio_entry_not_allowed', '/transport'],
+      [
+        {
+          transport: { kind: 'streamable_http', url: 'http://localhost:9/mcp' },
+          credentialsSecret: 'docs-mcp',
+        },
+        'credential_origin',
+        '/credentialsSecret',
+      ],
+      [
+        { transport: { kind: 'streamable_http', url: 'http://169.254.169.254/mcp' } },
+        'egress_refused',
+        '/transport/url',
+      ],
+    ] as const;
+    for (const [fields, code, pointer] of refusals) {
+      const res = await admin.post(RegistryPaths.upstreams, { ...body, ...fields });
+      expect({ status: res.status, body: res.body }).toMatchObject({
+        status: 422,
+        body: { type: `https://toolbus.dev/problems/${code}`, issues: [{ pointer }] },
+      });
+    }
+    expect((await admin.get(RegistryPaths.upstream(name))).status).toBe(404);
+    // Each refusal is audited as denied, with its reason.
+    const denied = await waitFor(
+      () => {
+        const events = audit.filter((e) => e.resource.id === name);
+        return events.length >= refusals.length ? events : undefined;
+      },
+      { what: 'the audit of the refusals' },
+    );
+    expect(denied.map((e) => [e.action, e.outcome])).toEqual(
+      refusals.map(() => ['registry.register_upstream', 'denied']),
+    );
+    expect(denied[2]!.reason).toContain('egress to 169.254.169.254 (link-local) is not allowed');
   });
 
   it('moves its watch when an upstream is registered again at another address', async () => {

@@ -35,11 +35,16 @@ export interface McpHttpServerOptions {
   pageSize?: number;
   /** serverInfo.name. */
   name?: string;
+  /**
+   * The loopback address to listen on, default 127.0.0.1. Another one (Linux answers on all of
+   * 127.0.0.0/8) lets a test allow-list this server's address and refuse 127.0.0.1.
+   */
+  host?: string;
 }
 
 /** A running Streamable HTTP MCP server for tests. */
 export interface McpHttpTestServer {
-  /** The MCP endpoint, `http://127.0.0.1:<port>/mcp`. */
+  /** The MCP endpoint, `http://<host>:<port>/mcp` (host 127.0.0.1 unless given). */
   url: string;
   /** Every request received, in order (tests may hold the reference; it is never replaced). */
   requests: RecordedMcpRequest[];
@@ -72,7 +77,7 @@ interface Session {
 
 /**
  * Starts a real MCP server (the official SDK's Streamable HTTP transport, with sessions so it
- * can push list_changed) on 127.0.0.1 with a random port. It checks the bearer token and the
+ * can push list_changed) on 127.0.0.1 (or `options.host`) with a random port. It checks the bearer token and the
  * Host header on every request, and records the Authorization header of each one so a test can
  * prove which credentials arrived and which never did.
  */
@@ -84,6 +89,7 @@ export async function startMcpHttpServer(
   const requests: RecordedMcpRequest[] = [];
   const sessions = new Map<string, Session>();
   let port = 0;
+  const host = options.host ?? '127.0.0.1';
 
   async function openSession(): Promise<Session> {
     const server = createMcpTestServer(() => tools, {
@@ -102,7 +108,7 @@ export async function startMcpHttpServer(
           sessions.delete(id);
         },
         enableDnsRebindingProtection: true,
-        allowedHosts: [`127.0.0.1:${port}`, `localhost:${port}`],
+        allowedHosts: [`${host}:${port}`, `localhost:${port}`],
       }),
     };
     session.transport.onclose = () => {
@@ -197,7 +203,7 @@ export async function startMcpHttpServer(
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(0, '127.0.0.1', () => {
+    http.listen(0, host, () => {
       http.off('error', reject);
       resolve();
     });
@@ -217,7 +223,7 @@ export async function startMcpHttpServer(
 
   let closed: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://${host}:${port}/mcp`,
     requests,
     tools: () => [...tools],
     async setTools(next) {

@@ -17,7 +17,10 @@
 // when the tool has an output schema); {"kind":"text","text":"..."}; {"kind":"result","result":
 // <CallToolResult>}; {"kind":"error","message":"..."} (isError: true); {"kind":"exit","code":1}
 // (the process exits without answering, as a crashing server would); {"kind":"process"}
-// (structuredContent { pid, env: sorted names of its environment variables, cwd }).
+// (structuredContent { pid, env: sorted names of its environment variables, cwd });
+// {"kind":"parent-environ"} (structuredContent { ppid, environ: the NUL-separated entries of
+// /proc/<ppid>/environ, the environment its parent was started with, or error }): what a child
+// can read of the process that started it.
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -89,6 +92,19 @@ mcp.server.setRequestHandler(CallToolRequestSchema, (request) => {
       break;
     case 'process': {
       const info = { pid: process.pid, env: Object.keys(process.env).sort(), cwd: process.cwd() };
+      return {
+        content: [{ type: 'text', text: JSON.stringify(info) }],
+        structuredContent: info,
+      };
+    }
+    case 'parent-environ': {
+      let info;
+      try {
+        const raw = readFileSync(`/proc/${process.ppid}/environ`, 'utf8');
+        info = { ppid: process.ppid, environ: raw.split('\0').filter(Boolean) };
+      } catch (error) {
+        info = { ppid: process.ppid, environ: [], error: String(error) };
+      }
       return {
         content: [{ type: 'text', text: JSON.stringify(info) }],
         structuredContent: info,

@@ -25,7 +25,8 @@ export type McpStdioBehaviour =
   | { kind: 'result'; result: CallToolResult }
   | { kind: 'error'; message: string }
   | { kind: 'exit'; code?: number }
-  | { kind: 'process' };
+  | { kind: 'process' }
+  | { kind: 'parent-environ' };
 
 /** A tool of the stdio test server, as written to its JSON file. */
 export interface McpStdioTool {
@@ -120,6 +121,29 @@ export function exampleStdioTools(): McpStdioTool[] {
       behaviour: { kind: 'process' },
     },
   ];
+}
+
+/**
+ * A tool that reads `/proc/<ppid>/environ`, the environment the server's parent (the process
+ * that started it: the bridge, the registry) was started with, and returns its entries: what a
+ * stdio server could learn of the secrets in its parent's environment.
+ */
+export function parentEnvironTool(): McpStdioTool {
+  return {
+    name: 'parent_environ',
+    description: "Returns the entries of /proc/<ppid>/environ: the parent's start-up environment.",
+    outputSchema: {
+      type: 'object',
+      properties: {
+        ppid: { type: 'integer' },
+        environ: { type: 'array', items: { type: 'string' } },
+        error: { type: 'string' },
+      },
+      required: ['ppid', 'environ'],
+    },
+    annotations: { readOnlyHint: true },
+    behaviour: { kind: 'parent-environ' },
+  };
 }
 
 /** Writes `tools` to a fresh temporary file for the stdio test server. */

@@ -4,15 +4,16 @@ import { auditEvent, type AuditInput } from '../events/audit.js';
 import { enqueue } from '../events/outbox.js';
 
 /**
- * A governance refusal (another team's tool, a binding only upstreams may make): the problem
- * the caller gets, and the audit event recording it as `denied`. The change it refused rolls
- * back; {@link auditingRefusals} writes the audit event in a transaction of its own.
+ * A governance refusal (another team's tool, a binding only upstreams may make, an upstream the
+ * registry's configuration forbids it to reach): the problem the caller gets, and the audit
+ * event recording it as `denied`. The change it refused rolls back; {@link auditingRefusals}
+ * writes the audit event in a transaction of its own.
  */
 export class Refusal extends ProblemError {
   audited = false;
 
   constructor(
-    status: 403 | 409,
+    status: 403 | 409 | 422,
     code: string,
     detail: string,
     readonly audit: Omit<AuditInput, 'outcome' | 'reason'>,

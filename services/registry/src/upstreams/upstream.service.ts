@@ -4,6 +4,8 @@ import {
   type McpUpstreamRecord,
   type Principal,
 } from '@toolbus/contracts';
+import { egressAgent, egressFetch, type Cidr } from '@toolbus/egress';
+import type { StdioServers } from '@toolbus/mcp-upstream';
 import type { Logger } from '@toolbus/observability';
 import { rowsOf, type DataSource } from '@toolbus/persistence';
 import type { CredentialOrigins, SecretStore } from '@toolbus/security';
@@ -11,11 +13,13 @@ import { ProblemError } from '@toolbus/service-kit';
 import { visible } from '../catalog/catalog-access.js';
 import { hashOf } from '../catalog/canonical.js';
 import { secretIssue } from '../catalog/credential-check.js';
+import { auditingRefusals } from '../catalog/refusal.js';
 import type { SourceSync } from '../catalog/source-sync.js';
 import { auditEvent } from '../events/audit.js';
 import { enqueue, type OutboxRelay } from '../events/outbox.js';
 import { defaultScope } from '../imports/default-scope.js';
-import { McpUpstreamConnection, toToolDefinitions } from './mcp/index.js';
+import { McpUpstreamConnection, toToolDefinitions, type McpUpstreamDeps } from './mcp/index.js';
+import { reachRefusal, unreachable, type ReachAttempt } from './upstream-refusal.js';
 
 /** What an upstream's registration records besides the request. */
 interface UpstreamConfig {
@@ -44,12 +48,17 @@ interface Watch {
   syncing?: Promise<unknown>;
 }
 
-/** What an {@link UpstreamService} is configured with. */
+/**
+ * What an {@link UpstreamService} is configured with: what the registry may reach of an
+ * upstream is its own configuration, not the registration's.
+ */
 export interface UpstreamOptions {
-  /** Commands a stdio upstream may run (MCP_STDIO_COMMANDS). */
-  stdioCommands?: readonly string[];
-  /** Where each secret may be sent (CREDENTIAL_ORIGINS): an upstream's too. */
+  /** MCP_STDIO_SERVERS: the stdio servers it may start, by entry name; none by default. */
+  stdioServers?: StdioServers;
+  /** CREDENTIAL_ORIGINS: where each bearer secret may be sent, at registration and connect. */
   credentialOrigins?: CredentialOrigins;
+  /** EGRESS_ALLOW: the internal addresses an upstream URL may resolve to; none by default. */
+  egressAllow?: readonly Cidr[];
   /** The scope of tools of an upstream registered without scopes (IMPORT_DEFAULT_SCOPE). */
   defaultScope?: string;
 }
@@ -63,18 +72,26 @@ export interface UpstreamOptions {
 export class UpstreamService {
   private readonly watches = new Map<string, Watch>();
   private stopped = false;
+  /** Every upstream connection goes through it: internal addresses are refused. */
+  private readonly agent: ReturnType<typeof egressAgent>;
+  private readonly deps: McpUpstreamDeps;
 
   constructor(
     private readonly db: DataSource,
     private readonly sync: SourceSync,
-    private readonly secrets: SecretStore,
+    secrets: SecretStore,
     private readonly logger: Logger,
     private readonly relay: OutboxRelay,
     private readonly options: UpstreamOptions = {},
-  ) {}
-
-  private get stdioCommands(): readonly string[] {
-    return this.options.stdioCommands ?? [];
+  ) {
+    this.agent = egressAgent({ allow: options.egressAllow ?? [] });
+    this.deps = {
+      secrets,
+      logger,
+      stdioServers: options.stdioServers ?? {},
+      credentialOrigins: options.credentialOrigins ?? {},
+      fetch: egressFetch(this.agent),
+    };
   }
 
   /** Watches every registered upstream (at start-up). */
@@ -90,32 +107,33 @@ export class UpstreamService {
     for (const w of watches) clearInterval(w.timer);
     await Promise.allSettled(watches.map((w) => w.syncing));
     await Promise.allSettled(watches.map((w) => w.connection?.close()));
+    await this.agent.close();
   }
 
   async register(
     actor: Principal,
     request: McpUpstreamRequest,
   ): Promise<{ upstream: McpUpstreamRecord; diff: ImportDiff }> {
-    // Refused before connecting: the registry itself would send the secret there.
-    const url = request.transport.kind === 'streamable_http' ? request.transport.url : undefined;
-    const issue = secretIssue(
-      this.options.credentialOrigins ?? {},
-      request.credentialsSecret,
-      url,
-      '/credentialsSecret',
-    );
-    if (issue)
-      throw new ProblemError(422, 'credential_origin', `${issue.pointer}: ${issue.message}`, {
-        issues: [issue],
-      });
-    const diff = await this.syncOnce(
-      actor,
-      request,
-      actor.tenant,
-      true,
-      actor,
-      'registry.register_upstream',
-    );
+    const attempt: ReachAttempt = { actor, action: 'registry.register_upstream' };
+    const diff = await auditingRefusals(this.db, async () => {
+      // Refused before connecting: the registry itself would send the secret there.
+      const url = request.transport.kind === 'streamable_http' ? request.transport.url : undefined;
+      const issue = secretIssue(
+        this.options.credentialOrigins ?? {},
+        request.credentialsSecret,
+        url,
+        '/credentialsSecret',
+      );
+      if (issue)
+        throw reachRefusal(
+          request,
+          attempt,
+          'credential_origin',
+          issue.pointer,
+          `${issue.pointer}: ${issue.message}`,
+        );
+      return this.syncOnce(actor, request, actor.tenant, true, actor, attempt.action);
+    });
     const current = this.watches.get(request.name);
     if (
       current &&
@@ -132,7 +150,9 @@ export class UpstreamService {
    */
   async syncNow(actor: Principal, name: string): Promise<ImportDiff> {
     const row = await this.row(name);
-    return this.syncOnce(actor, row.config.upstream, row.config.tenant, true, registrantOf(row));
+    return auditingRefusals(this.db, () =>
+      this.syncOnce(actor, row.config.upstream, row.config.tenant, true, registrantOf(row)),
+    );
   }
 
   /** The upstreams the caller may see: those whose tools' scopes (and region) it holds. */
@@ -211,18 +231,14 @@ export class UpstreamService {
         : undefined;
     const connection =
       open ??
-      (await McpUpstreamConnection.connect(upstream, {
-        secrets: this.secrets,
-        logger: this.logger,
-        stdioCommands: this.stdioCommands,
-      }).catch((error: unknown) => {
+      (await McpUpstreamConnection.connect(upstream, this.deps).catch((error: unknown) => {
         if (!strict) throw error;
-        throw unreachable(upstream, error);
+        throw unreachable(upstream, error, { actor, action });
       }));
     try {
       tools = await connection.listTools();
     } catch (error) {
-      throw strict ? unreachable(upstream, error) : error;
+      throw strict ? unreachable(upstream, error, { actor, action }) : error;
     } finally {
       if (connection !== open) await connection.close().catch(() => undefined);
     }
@@ -299,11 +315,7 @@ export class UpstreamService {
     };
     const connect = async () => {
       try {
-        const connection = await McpUpstreamConnection.connect(upstream, {
-          secrets: this.secrets,
-          logger: this.logger,
-          stdioCommands: this.stdioCommands,
-        });
+        const connection = await McpUpstreamConnection.connect(upstream, this.deps);
         if (this.stopped || this.watches.get(upstream.name) !== watch) {
           await connection.close();
           return;
@@ -374,16 +386,4 @@ function toRecord(row: SourceRow): McpUpstreamRecord {
     lastSyncError: row.last_sync_error,
     tools: Object.keys(row.tools).sort(),
   };
-}
-
-function unreachable(upstream: McpUpstreamRequest, error: unknown): ProblemError {
-  const detail = error instanceof Error ? error.message : String(error);
-  return new ProblemError(
-    422,
-    'upstream_unreachable',
-    `could not list the tools of MCP server "${upstream.name}": ${detail}`.slice(0, 2000),
-    {
-      issues: [{ pointer: '/transport', message: `could not list tools: ${detail}`.slice(0, 500) }],
-    },
-  );
 }

@@ -1,10 +1,13 @@
+import { egressConfig } from '@toolbus/egress';
 import { env, loadConfig, type ConfigOf, type ConfigSpec } from '@toolbus/service-kit';
-import { secretsConfig } from '@toolbus/security';
+import { credentialOriginsConfig, secretsConfig } from '@toolbus/security';
 import { catalogConsumerConfig, toolConsumerConfig } from '@toolbus/tool-sdk';
 
 /** The HTTP executor's own variables; runToolConsumer validates them with the SDK's. */
 export const httpExecutorOwnConfig = {
   ...secretsConfig,
+  ...credentialOriginsConfig,
+  ...egressConfig,
   HTTP_RETRY_ATTEMPTS: {
     schema: env.int(1, 10),
     default: '3',

@@ -24,4 +24,4 @@ export {
   safeExcerpt,
   secretForms,
 } from './executor/response-text.js';
-export { httpExecutorService } from './http-executor.service.js';
+export { httpExecutorService, httpExecutorTools } from './http-executor.service.js';

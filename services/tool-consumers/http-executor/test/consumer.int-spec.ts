@@ -6,7 +6,13 @@ import { consumerTestEnv, startToolCaller, type ToolCaller } from '@toolbus/test
 import { runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpExecutorOwnConfig, HttpToolExecutor, HttpToolProvider } from '../src/index.js';
-import { capturingLogger, httpTool, secretsDir, type SecretsDir } from './http-tools.js';
+import {
+  capturingLogger,
+  httpTool,
+  loopbackFetch,
+  secretsDir,
+  type SecretsDir,
+} from './http-tools.js';
 import { sendJson, startUpstream, type Upstream } from './upstream-server.js';
 
 /**
@@ -23,6 +29,7 @@ describe('http-executor consumer over Kafka and PostgreSQL', () => {
   let provider: HttpToolProvider;
   let consumer: RunningToolConsumer;
   let caller: ToolCaller;
+  const egress = loopbackFetch();
 
   beforeAll(async () => {
     upstream = await startUpstream();
@@ -69,6 +76,8 @@ describe('http-executor consumer over Kafka and PostgreSQL', () => {
       retryAttempts: 3,
       retryBaseMs: 20,
       maxResponseBytes: 65_536,
+      fetch: egress.fetch,
+      credentialOrigins: { 'crm-api': [upstream.url] },
       logger,
     });
     provider = new HttpToolProvider(RegistryView.of([getCustomer]), executor, logger);
@@ -93,6 +102,7 @@ describe('http-executor consumer over Kafka and PostgreSQL', () => {
     await consumer?.close();
     provider?.close();
     await upstream?.close();
+    await egress.close();
     await secrets?.remove();
   });
 

@@ -154,6 +154,9 @@ describe('http-executor process', () => {
         scopes: ['registry:read', 'registry:catalog'],
       }),
       SECRETS_DIR: secrets.dir,
+      // The upstream listens on loopback, which the default refuses; the key goes only to it.
+      EGRESS_ALLOW: '127.0.0.1/32',
+      CREDENTIAL_ORIGINS: JSON.stringify({ 'erp-api': [upstream.url] }),
       LOG_LEVEL: 'info',
       ...grantEnv(),
     });

@@ -5,6 +5,7 @@ import { HttpToolExecutor } from '../src/index.js';
 import {
   capturingLogger,
   httpTool,
+  loopbackFetch,
   secretsDir,
   type BindingSpec,
   type SecretsDir,
@@ -22,6 +23,7 @@ describe('HttpToolExecutor against a real HTTP server', () => {
   let secrets: SecretsDir;
   let executor: HttpToolExecutor;
   const log = capturingLogger();
+  const egress = loopbackFetch();
 
   beforeAll(async () => {
     upstream = await startUpstream();
@@ -34,12 +36,17 @@ describe('HttpToolExecutor against a real HTTP server', () => {
       retryAttempts: 3,
       retryBaseMs: 10,
       maxResponseBytes: 4096,
+      fetch: egress.fetch,
+      credentialOrigins: Object.fromEntries(
+        ['orders-bearer', 'orders-basic', 'orders-key'].map((secret) => [secret, [upstream.url]]),
+      ),
       logger: log.logger,
     });
   });
   beforeEach(() => upstream.reset(echo));
   afterAll(async () => {
     await upstream?.close();
+    await egress.close();
     await secrets?.remove();
     // Whatever happened above, no credential reached a log line.
     for (const value of [TOKEN, API_KEY, PASSWORD]) expect(log.lines()).not.toContain(value);
@@ -484,6 +491,43 @@ describe('HttpToolExecutor against a real HTTP server', () => {
         ),
       );
       expect(basic.message).toContain('"authorization":"Basic [redacted]"');
+    });
+
+    it('redacts every credential a successful answer echoes back, in every string of the output', async () => {
+      // echo answers 200 with the request as seen: its headers and its query string.
+      const bearer = (await run(
+        tool({
+          method: 'GET',
+          path: '/me',
+          auth: { kind: 'bearer' },
+          credentialsSecret: 'orders-bearer',
+        }),
+      )) as { headers: Record<string, string> };
+      expect(upstream.requests[0]!.headers.authorization).toBe(`Bearer ${TOKEN}`);
+      expect(bearer.headers['authorization']).toBe('Bearer [redacted]');
+      upstream.reset(echo);
+      const keyed = (await run(
+        tool({
+          method: 'GET',
+          path: '/me',
+          auth: { kind: 'api_key', in: 'query', name: 'key' },
+          credentialsSecret: 'orders-key',
+        }),
+      )) as { target: string };
+      expect(keyed.target).toBe('/api/v1/me?key=[redacted]');
+      upstream.reset(echo);
+      const basic = await run(
+        tool({
+          method: 'GET',
+          path: '/me',
+          auth: { kind: 'basic' },
+          credentialsSecret: 'orders-basic',
+        }),
+      );
+      const text = JSON.stringify(basic);
+      for (const value of [TOKEN, API_KEY, PASSWORD, encodeURIComponent(API_KEY)])
+        expect(text).not.toContain(value);
+      expect(text).toContain('"authorization":"Basic [redacted]"');
     });
 
     it('refuses an answer that does not match the output schema, listing the pointers', async () => {

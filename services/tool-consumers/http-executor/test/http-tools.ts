@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { ToolDefinition, type HttpBinding } from '@toolbus/contracts';
+import { egressAgent, egressFetch, type EgressFetch } from '@toolbus/egress';
 import { createLogger, type Logger } from '@toolbus/observability';
 
 /** The parts of a binding a test names; the rest defaults. */
@@ -63,4 +64,13 @@ export function capturingLogger(level = 'debug'): { logger: Logger; lines: () =>
     logger: createLogger({ name: 'http-executor-test', level, destination: stream }),
     lines: () => text,
   };
+}
+
+/**
+ * The guarded fetch with 127.0.0.1 allowed, as EGRESS_ALLOW=127.0.0.1/32 allows it: the test
+ * servers listen on loopback, which the default refuses. Only 127.0.0.1, nothing else inside.
+ */
+export function loopbackFetch(): { fetch: EgressFetch; close(): Promise<void> } {
+  const agent = egressAgent({ allow: ['127.0.0.1/32'] });
+  return { fetch: egressFetch(agent), close: () => agent.close() };
 }

@@ -17,7 +17,7 @@ describe('MCP bridge configuration', () => {
     );
   });
 
-  it('has safe defaults for everything else, and reads the stdio allow-list as a list', () => {
+  it('has safe defaults for everything else, and reads the stdio entries as JSON', () => {
     const config = loadMcpBridgeConfig({ REGISTRY_URL: 'http://registry:8080' });
     expect(config).toMatchObject({
       REGISTRY_URL: 'http://registry:8080',
@@ -25,14 +25,17 @@ describe('MCP bridge configuration', () => {
       MCP_CONNECT_TIMEOUT_MS: 5000,
       REGISTRY_SNAPSHOT_TIMEOUT_MS: 10_000,
       DATABASE_URL: 'pglite://memory',
+      MCP_MAX_RESPONSE_BYTES: 1_048_576,
+      MCP_STDIO_SERVERS: {},
+      CREDENTIAL_ORIGINS: {},
+      EGRESS_ALLOW: [],
     });
-    expect(config.MCP_STDIO_COMMANDS).toBeUndefined();
     expect(
       loadMcpBridgeConfig({
         REGISTRY_URL: 'http://registry:8080',
-        MCP_STDIO_COMMANDS: '/usr/local/bin/mcp-files, /usr/bin/node',
-      }).MCP_STDIO_COMMANDS,
-    ).toEqual(['/usr/local/bin/mcp-files', '/usr/bin/node']);
+        MCP_STDIO_SERVERS: '{"files":{"command":"/usr/local/bin/mcp-files","args":["--ro"]}}',
+      }).MCP_STDIO_SERVERS,
+    ).toEqual({ files: { command: '/usr/local/bin/mcp-files', args: ['--ro'] } });
   });
 
   it('refuses a bad timeout, naming it with every other bad variable', () => {

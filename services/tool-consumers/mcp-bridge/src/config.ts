@@ -1,5 +1,7 @@
+import { egressConfig } from '@toolbus/egress';
+import { stdioServersConfig } from '@toolbus/mcp-upstream';
 import { env, loadConfig, type ConfigOf, type ConfigSpec } from '@toolbus/service-kit';
-import { secretsConfig } from '@toolbus/security';
+import { credentialOriginsConfig, secretsConfig } from '@toolbus/security';
 import { catalogConsumerConfig, toolConsumerConfig } from '@toolbus/tool-sdk';
 
 /** The bridge's own variables; runToolConsumer validates them with the SDK's. */
@@ -11,11 +13,15 @@ export const mcpBridgeOwnConfig = {
     description:
       'Longest wait for an upstream connection and its MCP handshake (spawn or HTTP, then initialize); the call deadline bounds it too',
   },
-  MCP_STDIO_COMMANDS: {
-    schema: env.optional(env.list()),
+  MCP_MAX_RESPONSE_BYTES: {
+    schema: env.int(1024, 100 * 1024 * 1024),
+    default: '1048576',
     description:
-      'Commands a stdio upstream may run, exact match (e.g. /usr/local/bin/mcp-files); unset: stdio upstreams are refused',
+      'Largest result an upstream tool call may return (its JSON); a larger one is refused with a tool error, and an HTTP answer is cut off a little beyond it',
   },
+  ...stdioServersConfig,
+  ...credentialOriginsConfig,
+  ...egressConfig,
 } satisfies ConfigSpec;
 
 /** Every variable of the MCP bridge: the SDK's, those of catalog-driven consumers, and its own. */

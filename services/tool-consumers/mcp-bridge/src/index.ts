@@ -21,4 +21,4 @@ export {
   type McpBridgeConfig,
 } from './config.js';
 export { createMcpBridge, type McpBridge, type McpBridgeOptions } from './mcp-bridge.js';
-export { mcpBridgeService } from './mcp-bridge.service.js';
+export { mcpBridgeService, mcpBridgeTools } from './mcp-bridge.service.js';

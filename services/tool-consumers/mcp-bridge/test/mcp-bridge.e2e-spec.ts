@@ -77,6 +77,8 @@ describe('mcp-bridge process', () => {
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
       AUTH_ALLOW_SHARED_KEY: 'true',
       CREDENTIAL_ORIGINS: JSON.stringify({ 'docs-mcp': [new URL(upstream.url).origin] }),
+      // The upstream listens on loopback, which the default refuses.
+      EGRESS_ALLOW: '127.0.0.1/32',
       SECRETS_DIR: secrets,
     });
     await registry.ready();
@@ -125,6 +127,9 @@ describe('mcp-bridge process', () => {
         scopes: ['registry:read', 'registry:catalog'],
       }),
       SECRETS_DIR: secrets,
+      // As the registry: the token goes only to the upstream, which listens on loopback.
+      CREDENTIAL_ORIGINS: JSON.stringify({ 'docs-mcp': [new URL(upstream.url).origin] }),
+      EGRESS_ALLOW: '127.0.0.1/32',
       LOG_LEVEL: 'info',
       ...grantEnv(),
     });

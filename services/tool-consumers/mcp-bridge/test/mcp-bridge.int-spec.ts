@@ -7,6 +7,8 @@ import {
   type McpServerTransport,
   type ToolCallRequested,
 } from '@toolbus/contracts';
+import { egressAgent, egressFetch } from '@toolbus/egress';
+import type { StdioServers } from '@toolbus/mcp-upstream';
 import { createLogger } from '@toolbus/observability';
 import { RegistryView } from '@toolbus/registry-client';
 import { SecretStore } from '@toolbus/security';
@@ -48,6 +50,23 @@ beforeAll(async () => {
   await writeToken('upstream-token-1');
 });
 afterAll(() => rm(secretsDir, { recursive: true, force: true }));
+
+// The test servers listen on 127.0.0.1, which the default refuses: exactly that is allowed.
+const loopback = egressAgent({ allow: ['127.0.0.1/32'] });
+afterAll(() => loopback.close());
+/** What a bridge of these tests is given besides its view and pool settings. */
+function bridgeOptions(stdioServers: StdioServers = {}) {
+  return {
+    secrets: new SecretStore(secretsDir),
+    logger,
+    connectTimeoutMs: 5_000,
+    stdioServers,
+    fetch: egressFetch(loopback),
+    // The demo token goes to the test servers on 127.0.0.1, whatever their port.
+    credentialOrigins: { [SECRET]: [] as string[] },
+    maxResponseBytes: 64 * 1024,
+  };
+}
 
 interface DefinitionSpec {
   tool: string;
@@ -104,15 +123,14 @@ const WHOAMI_SCHEMA = {
 describe('the MCP bridge against real MCP servers', () => {
   let bridge: McpBridge;
   const cleanups: Array<() => Promise<unknown>> = [];
+  // Entries are added as the fixtures are made (each has its own tools file); the pool reads
+  // the entries when it connects. A deployment's are fixed at start-up.
+  let options: ReturnType<typeof bridgeOptions>;
 
   beforeAll(() => {
-    bridge = createMcpBridge({
-      view: RegistryView.of([]),
-      secrets: new SecretStore(secretsDir),
-      logger,
-      connectTimeoutMs: 5_000,
-      stdioCommands: [process.execPath],
-    });
+    // Made here, not at collection: the secrets folder exists from the file's beforeAll on.
+    options = bridgeOptions();
+    bridge = createMcpBridge({ view: RegistryView.of([]), ...options });
   });
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -137,22 +155,27 @@ describe('the MCP bridge against real MCP servers', () => {
 
   async function httpServer(token?: string): Promise<McpHttpTestServer> {
     const server = await startMcpHttpServer({ token });
+    options.credentialOrigins[SECRET]!.push(new URL(server.url).origin);
     cleanups.push(() => server.close());
     return server;
   }
-  async function stdioFixture(): Promise<McpStdioFixture> {
-    const fixture = await createMcpStdioFixture();
+  let fixtures = 0;
+  async function stdioFixture(
+    tools?: Parameters<typeof createMcpStdioFixture>[0],
+  ): Promise<McpStdioFixture & { entry: string }> {
+    const fixture = await createMcpStdioFixture(tools);
+    const entry = `fixture-${++fixtures}`;
+    options.stdioServers[entry] = { command: fixture.command, args: fixture.args };
     cleanups.push(() => fixture.cleanup());
-    return fixture;
+    return { ...fixture, entry };
   }
   const http = (server: McpHttpTestServer): McpServerTransport => ({
     kind: 'streamable_http',
     url: server.url,
   });
-  const stdio = (fixture: McpStdioFixture): McpServerTransport => ({
+  const stdio = (fixture: { entry: string }): McpServerTransport => ({
     kind: 'stdio',
-    command: fixture.command,
-    args: fixture.args,
+    entry: fixture.entry,
   });
 
   describe('over Streamable HTTP', () => {
@@ -278,6 +301,87 @@ describe('the MCP bridge against real MCP servers', () => {
       expect(initializes).toHaveLength(2);
     });
 
+    it('never sends the secret to an origin CREDENTIAL_ORIGINS does not list for it', async () => {
+      // A server the demo token is not meant for: its origin is not listed.
+      const foreign = await startMcpHttpServer();
+      cleanups.push(() => foreign.close());
+      const error = await failure(
+        call(definition({ tool: 'echo', transport: http(foreign), credentials: true }), {
+          text: 'x',
+        }),
+      );
+      expect(error).toBeInstanceOf(BusinessError);
+      expect(error).toMatchObject({ code: 'credential_origin', errorClass: 'forbidden' });
+      expect(error.message).toContain(`the credential "${SECRET}" may be sent only to`);
+      expect(error.message).toContain(
+        `not to ${new URL(foreign.url).origin}; the credential was not sent`,
+      );
+      expect(foreign.requests).toEqual([]);
+    });
+
+    it('refuses an upstream at an internal address before connecting', async () => {
+      for (const url of ['http://169.254.169.254/mcp', 'http://10.1.2.3:8080/mcp']) {
+        const error = await failure(
+          call(definition({ tool: 'echo', transport: { kind: 'streamable_http', url } }), {}),
+        );
+        expect(error).toBeInstanceOf(BusinessError);
+        expect(error).toMatchObject({ code: 'egress_refused', errorClass: 'forbidden' });
+      }
+      const metadata = await failure(
+        call(
+          definition({
+            tool: 'echo',
+            transport: { kind: 'streamable_http', url: 'http://169.254.169.254/mcp' },
+          }),
+          {},
+        ),
+      );
+      expect(metadata.message).toBe(
+        'upstream MCP server "demo" was not called: egress to 169.254.169.254 (link-local) is not allowed; EGRESS_ALLOW lists the exceptions',
+      );
+    });
+
+    it('scrubs the token it sent from a successful output that echoes it', async () => {
+      const server = await httpServer('upstream-token-1');
+      await server.addTool({
+        name: 'tell',
+        description: 'Says which Authorization header it got.',
+        handler: (_args, ctx) => ({
+          content: [{ type: 'text', text: `you sent ${ctx.authorization}` }],
+        }),
+      });
+      const tell = definition({ tool: 'tell', transport: http(server), credentials: true });
+      expect(await call(tell, {})).toEqual({
+        content: [{ type: 'text', text: 'you sent Bearer [redacted]' }],
+      });
+      expect(server.requests.find((r) => r.tool === 'tell')?.authorization).toBe(
+        'Bearer upstream-token-1',
+      );
+    });
+
+    it('refuses a result larger than MCP_MAX_RESPONSE_BYTES with a clear tool error', async () => {
+      const server = await httpServer();
+      await server.addTool({
+        name: 'big',
+        description: 'Returns n characters.',
+        inputSchema: { type: 'object', properties: { n: { type: 'number' } } },
+        handler: (args) => ({ content: [{ type: 'text', text: 'x'.repeat(Number(args['n'])) }] }),
+      });
+      const big = definition({ tool: 'big', transport: http(server) });
+      expect(await call(big, { n: 1000 })).toEqual({
+        content: [{ type: 'text', text: 'x'.repeat(1000) }],
+      });
+      for (const n of [80 * 1024, 1024 * 1024]) {
+        const error = await failure(call(big, { n }, 5_000));
+        expect(error).toBeInstanceOf(BusinessError);
+        expect(error).toMatchObject({
+          code: 'upstream_response_too_large',
+          message:
+            'upstream MCP server "demo" answered "big" with more than 65536 bytes, the most this bridge accepts (MCP_MAX_RESPONSE_BYTES); the result was refused',
+        });
+      }
+    });
+
     it("bounds a call by the definition's timeoutMs and cancels it upstream", async () => {
       const server = await httpServer();
       const sleep = definition({ tool: 'sleep', transport: http(server), timeoutMs: 300 });
@@ -354,8 +458,18 @@ describe('the MCP bridge against real MCP servers', () => {
       expect(() => process.kill(first, 0)).toThrow();
     });
 
-    it('refuses a command that is not in the allow-list', async () => {
+    it('refuses an entry that is not declared, and a command line that is no entry', async () => {
       const error = await failure(
+        call(definition({ tool: 'echo', transport: { kind: 'stdio', entry: 'shell' } }), {}),
+      );
+      expect(error).toBeInstanceOf(BusinessError);
+      expect(error).toMatchObject({
+        code: 'upstream_not_allowed',
+        errorClass: 'forbidden',
+        message:
+          'upstream MCP server "demo" names the stdio entry "shell", which MCP_STDIO_SERVERS of this service does not declare',
+      });
+      const line = await failure(
         call(
           definition({
             tool: 'echo',
@@ -364,12 +478,18 @@ describe('the MCP bridge against real MCP servers', () => {
           {},
         ),
       );
-      expect(error).toBeInstanceOf(BusinessError);
-      expect(error).toMatchObject({
-        code: 'upstream_not_allowed',
-        errorClass: 'forbidden',
-        message:
-          'upstream MCP server "demo" would run "/bin/sh", which is not an allowed stdio command (MCP_STDIO_COMMANDS)',
+      expect(line).toMatchObject({ code: 'upstream_not_allowed', errorClass: 'forbidden' });
+      expect(line.message).toContain('that is no entry of MCP_STDIO_SERVERS');
+    });
+
+    it('still runs a command line of an older catalog when it is exactly a declared entry', async () => {
+      const fixture = await stdioFixture();
+      const legacy = definition({
+        tool: 'echo',
+        transport: { kind: 'stdio', command: fixture.command, args: fixture.args },
+      });
+      expect(await call(legacy, { text: 'old' })).toEqual({
+        content: [{ type: 'text', text: '{"text":"old"}' }],
       });
     });
   });
@@ -408,18 +528,13 @@ describe('the MCP bridge as a tool consumer on Kafka and PostgreSQL', () => {
       definition({
         name: 'files_echo',
         tool: 'echo',
-        transport: { kind: 'stdio', command: fixture.command, args: fixture.args },
+        transport: { kind: 'stdio', entry: 'files' },
         topic,
       }),
     ]);
-    bridge = createMcpBridge({
-      view,
-      secrets: new SecretStore(secretsDir),
-      logger,
-      connectTimeoutMs: 5_000,
-      stdioCommands: [process.execPath],
-      topic,
-    });
+    const options = bridgeOptions({ files: { command: fixture.command, args: fixture.args } });
+    options.credentialOrigins[SECRET]!.push(new URL(server.url).origin);
+    bridge = createMcpBridge({ view, ...options, topic });
     consumer = await runToolConsumer(
       {
         service,

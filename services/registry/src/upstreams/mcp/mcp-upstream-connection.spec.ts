@@ -4,8 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McpUpstreamRequest } from '@toolbus/contracts';
+import { egressAgent, egressFetch } from '@toolbus/egress';
+import {
+  CredentialOriginError,
+  StdioServerNotAllowedError,
+  type StdioServers,
+} from '@toolbus/mcp-upstream';
 import { createLogger } from '@toolbus/observability';
-import { SecretStore } from '@toolbus/security';
+import { SecretStore, type CredentialOrigins } from '@toolbus/security';
 import {
   createMcpStdioFixture,
   exampleMcpTools,
@@ -16,7 +22,11 @@ import {
 } from '@toolbus/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { toToolDefinitions } from './mcp-tool-mapping.js';
-import { McpUpstreamConnection, McpUpstreamError } from './mcp-upstream-connection.js';
+import {
+  McpUpstreamConnection,
+  McpUpstreamError,
+  type McpUpstreamDeps,
+} from './mcp-upstream-connection.js';
 
 const logger = createLogger({ name: 'registry-test', level: 'silent' });
 let secretsDir: string;
@@ -30,6 +40,9 @@ beforeAll(async () => {
   secrets = new SecretStore(secretsDir);
 });
 afterAll(() => rm(secretsDir, { recursive: true, force: true }));
+// The test servers listen on 127.0.0.1, which the default refuses: exactly that is allowed.
+const loopback = egressAgent({ allow: ['127.0.0.1/32'] });
+afterAll(() => loopback.close());
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -44,15 +57,24 @@ const httpUpstream = (url: string, over: Record<string, unknown> = {}) =>
     ...over,
   });
 
-/** The test servers' command (node) and a command that does not exist. */
-const stdioCommands = [process.execPath, '/nonexistent/mcp-server'];
+/** Stdio entries: one per fixture as the tests make them, and a command that does not exist. */
+const stdioServers: StdioServers = { missing: { command: '/nonexistent/mcp-server', args: [] } };
+/** Where the test token may go: the origins of the servers started for it. */
+const credentialOrigins: CredentialOrigins = { 'upstream-token': [] };
 
-async function connect(upstream: McpUpstreamRequest): Promise<McpUpstreamConnection> {
-  const connection = await McpUpstreamConnection.connect(upstream, {
+function deps(over: Partial<McpUpstreamDeps> = {}): McpUpstreamDeps {
+  return {
     secrets,
     logger,
-    stdioCommands,
-  });
+    stdioServers,
+    fetch: egressFetch(loopback),
+    credentialOrigins,
+    ...over,
+  };
+}
+
+async function connect(upstream: McpUpstreamRequest): Promise<McpUpstreamConnection> {
+  const connection = await McpUpstreamConnection.connect(upstream, deps());
   cleanups.push(() => connection.close());
   return connection;
 }
@@ -108,12 +130,11 @@ describe('McpUpstreamConnection over Streamable HTTP', () => {
   it('sends the bearer token of the credentials secret on every request, and fails without it', async () => {
     const server = await startMcpHttpServer({ token: 'upstream-secret-1' });
     cleanups.push(() => server.close());
+    credentialOrigins['upstream-token']!.push(new URL(server.url).origin);
 
-    const refused = await McpUpstreamConnection.connect(httpUpstream(server.url), {
-      secrets,
-      logger,
-      stdioCommands,
-    }).catch((e: unknown) => e);
+    const refused = await McpUpstreamConnection.connect(httpUpstream(server.url), deps()).catch(
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(McpUpstreamError);
     expect((refused as Error).message).toMatch(
       /^could not connect to upstream MCP server "demo": /,
@@ -129,6 +150,38 @@ describe('McpUpstreamConnection over Streamable HTTP', () => {
     expect(new Set(authorized.map((r) => r.authorization))).toEqual(
       new Set(['Bearer upstream-secret-1']),
     );
+  });
+
+  it('sends the token to no origin CREDENTIAL_ORIGINS does not list for it, before connecting', async () => {
+    const server = await startMcpHttpServer({ token: 'upstream-secret-1' });
+    cleanups.push(() => server.close());
+    const foreign = McpUpstreamConnection.connect(
+      httpUpstream(server.url, { credentialsSecret: 'upstream-token' }),
+      deps({ credentialOrigins: { 'upstream-token': ['https://mcp.example'] } }),
+    );
+    await expect(foreign).rejects.toThrow(
+      new CredentialOriginError(
+        `upstream MCP server "demo": the credential "upstream-token" may be sent only to https://mcp.example, not to ${new URL(server.url).origin}; the credential was not sent`,
+      ),
+    );
+    expect(server.requests).toEqual([]);
+  });
+
+  it('refuses an upstream at an internal address before connecting, naming the address', async () => {
+    await expect(
+      McpUpstreamConnection.connect(httpUpstream('http://169.254.169.254/mcp'), deps()),
+    ).rejects.toThrow(
+      'could not connect to upstream MCP server "demo": egress to 169.254.169.254 (link-local) is not allowed; EGRESS_ALLOW lists the exceptions',
+    );
+    const server = await startMcpHttpServer();
+    cleanups.push(() => server.close());
+    // The default allows no internal address: the test server on 127.0.0.1 is refused too.
+    const closed = egressAgent({ allow: [] });
+    cleanups.push(() => closed.close());
+    await expect(
+      McpUpstreamConnection.connect(httpUpstream(server.url), deps({ fetch: egressFetch(closed) })),
+    ).rejects.toThrow('egress to 127.0.0.1 (loopback) is not allowed');
+    expect(server.requests).toEqual([]);
   });
 
   it('calls the listener when the server announces list_changed', async () => {
@@ -148,9 +201,9 @@ describe('McpUpstreamConnection over Streamable HTTP', () => {
     const server = await startMcpHttpServer();
     const url = server.url;
     await server.close();
-    await expect(
-      McpUpstreamConnection.connect(httpUpstream(url), { secrets, logger, stdioCommands }),
-    ).rejects.toThrow(/^could not connect to upstream MCP server "demo": /);
+    await expect(McpUpstreamConnection.connect(httpUpstream(url), deps())).rejects.toThrow(
+      /^could not connect to upstream MCP server "demo": /,
+    );
   });
 
   it('fails a listing, naming the upstream, when the server has forgotten the session', async () => {
@@ -179,7 +232,7 @@ describe('McpUpstreamConnection over Streamable HTTP', () => {
     await expect(
       McpUpstreamConnection.connect(
         httpUpstream(`http://127.0.0.1:${port}/mcp`, { timeoutMs: 300 }),
-        { secrets, logger, stdioCommands },
+        deps(),
       ),
     ).rejects.toThrow(/^could not connect to upstream MCP server "demo": .*timed out/);
     expect(Date.now() - started).toBeLessThan(3000);
@@ -187,19 +240,29 @@ describe('McpUpstreamConnection over Streamable HTTP', () => {
 });
 
 describe('McpUpstreamConnection over stdio', () => {
-  const stdioUpstream = (f: McpStdioFixture) =>
+  let fixtures = 0;
+  /** A stdio fixture declared as an entry of MCP_STDIO_SERVERS. */
+  async function fixture(
+    tools?: Parameters<typeof createMcpStdioFixture>[0],
+  ): Promise<McpStdioFixture & { entry: string }> {
+    const f = await createMcpStdioFixture(tools);
+    cleanups.push(() => f.cleanup());
+    const entry = `files-${++fixtures}`;
+    stdioServers[entry] = { command: f.command, args: f.args };
+    return { ...f, entry };
+  }
+  const stdioUpstream = (f: { entry: string }) =>
     McpUpstreamRequest.parse({
       name: 'local-files',
-      transport: { kind: 'stdio', command: f.command, args: f.args },
+      transport: { kind: 'stdio', entry: f.entry },
       owner: 'platform',
       region: 'eu',
       prefix: null,
       timeoutMs: 5000,
     });
 
-  it('starts the command, lists its tools, and hears list_changed when they change', async () => {
-    const f = await createMcpStdioFixture();
-    cleanups.push(() => f.cleanup());
+  it('starts the entry, lists its tools, and hears list_changed when they change', async () => {
+    const f = await fixture();
     const connection = await connect(stdioUpstream(f));
     expect((await connection.listTools()).map((t) => t.name)).toEqual(
       exampleStdioTools().map((t) => t.name),
@@ -213,18 +276,17 @@ describe('McpUpstreamConnection over stdio', () => {
   });
 
   it("gives the child PATH and HOME only, never the registry's own environment", async () => {
-    const f = await createMcpStdioFixture([{ name: 'env', description: 'Env: ${env}' }]);
-    cleanups.push(() => f.cleanup());
-    const connection = await McpUpstreamConnection.connect(stdioUpstream(f), {
-      secrets,
-      logger,
-      stdioCommands,
-      parentEnv: {
-        PATH: process.env['PATH'],
-        HOME: '/home/registry',
-        DATABASE_URL: 'postgres://registry:hunter2@db/registry',
-      },
-    });
+    const f = await fixture([{ name: 'env', description: 'Env: ${env}' }]);
+    const connection = await McpUpstreamConnection.connect(
+      stdioUpstream(f),
+      deps({
+        parentEnv: {
+          PATH: process.env['PATH'],
+          HOME: '/home/registry',
+          DATABASE_URL: 'postgres://registry:hunter2@db/registry',
+        },
+      }),
+    );
     cleanups.push(() => connection.close());
     // The real process environment (DATABASE_URL, KAFKA_*, USER, SHELL...) must not leak either.
     const [tool] = await connection.listTools();
@@ -232,8 +294,7 @@ describe('McpUpstreamConnection over stdio', () => {
   });
 
   it('reports when the stdio child ends, so the registry can reconnect', async () => {
-    const f = await createMcpStdioFixture();
-    cleanups.push(() => f.cleanup());
+    const f = await fixture();
     const connection = await connect(stdioUpstream(f));
     let ended = 0;
     connection.onClose(() => ended++);
@@ -243,25 +304,30 @@ describe('McpUpstreamConnection over stdio', () => {
     await expect(connection.listTools()).rejects.toThrow(McpUpstreamError);
   });
 
-  it('refuses a command outside the allow-list it is given, before starting anything', async () => {
-    const f = await createMcpStdioFixture();
-    cleanups.push(() => f.cleanup());
+  it('refuses an entry it does not declare, and a command line that is no entry, naming them', async () => {
     await expect(
-      McpUpstreamConnection.connect(stdioUpstream(f), {
-        secrets,
-        logger,
-        stdioCommands: ['/usr/local/bin/mcp-files'],
-      }),
+      McpUpstreamConnection.connect(stdioUpstream({ entry: 'shell' }), deps()),
     ).rejects.toThrow(
-      `upstream MCP server "local-files" would run "${f.command}", which is not an allowed stdio command`,
+      new StdioServerNotAllowedError(
+        'upstream MCP server "local-files" names the stdio entry "shell", which MCP_STDIO_SERVERS of this service does not declare',
+      ),
     );
-    const allowed = await McpUpstreamConnection.connect(stdioUpstream(f), {
-      secrets,
-      logger,
-      stdioCommands: [f.command],
+    const f = await fixture();
+    // The command form of older registrations: the entry's exact command line runs...
+    const legacy = McpUpstreamRequest.parse({
+      ...stdioUpstream(f),
+      transport: { kind: 'stdio', command: f.command, args: f.args },
     });
+    const allowed = await McpUpstreamConnection.connect(legacy, deps());
     cleanups.push(() => allowed.close());
     expect(await allowed.listTools()).toHaveLength(exampleStdioTools().length);
+    // ...and the same program with other arguments does not.
+    await expect(
+      McpUpstreamConnection.connect(
+        { ...legacy, transport: { kind: 'stdio', command: f.command, args: ['-e', 'evil()'] } },
+        deps(),
+      ),
+    ).rejects.toThrow(StdioServerNotAllowedError);
   });
 
   it('names the upstream when the command cannot be started', async () => {
@@ -269,12 +335,12 @@ describe('McpUpstreamConnection over stdio', () => {
       McpUpstreamConnection.connect(
         McpUpstreamRequest.parse({
           name: 'missing',
-          transport: { kind: 'stdio', command: '/nonexistent/mcp-server' },
+          transport: { kind: 'stdio', entry: 'missing' },
           owner: 'platform',
           region: 'eu',
           timeoutMs: 2000,
         }),
-        { secrets, logger, stdioCommands },
+        deps(),
       ),
     ).rejects.toThrow(/^could not connect to upstream MCP server "missing": .*ENOENT/);
   });

@@ -3,12 +3,13 @@ import {
   StreamableHTTPClientTransport,
   StreamableHTTPError,
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { McpUpstreamRequest } from '@toolbus/contracts';
-import { createUpstreamTransport } from '@toolbus/mcp-upstream';
+import { egressRefusalOf } from '@toolbus/egress';
+import { createUpstreamTransport, type StdioServers } from '@toolbus/mcp-upstream';
 import type { Logger } from '@toolbus/observability';
-import type { SecretStore } from '@toolbus/security';
+import type { CredentialOrigins, SecretStore } from '@toolbus/security';
 import { z } from 'zod';
 import { UpstreamTool } from './mcp-tool-mapping.js';
 
@@ -23,11 +24,19 @@ export interface McpUpstreamDeps {
    */
   parentEnv?: NodeJS.ProcessEnv;
   /**
-   * Commands a stdio upstream may run (exact match; empty refuses every stdio upstream).
-   * Registering a stdio upstream makes the registry run its command at every sync.
+   * The stdio servers the registry may start, by entry name (MCP_STDIO_SERVERS; empty refuses
+   * every stdio upstream). Registering a stdio upstream makes the registry start it at every
+   * sync, so a registration names an entry and never a command line.
    */
-  stdioCommands: readonly string[];
+  stdioServers: StdioServers;
+  /** The guarded fetch of libs/egress (EGRESS_ALLOW): upstream URLs cannot reach the inside. */
+  fetch: FetchLike;
+  /** Which origins each bearer secret may be sent to (CREDENTIAL_ORIGINS). */
+  credentialOrigins: CredentialOrigins;
 }
+
+/** Largest answer of an upstream the registry reads (a page of tools/list with its schemas). */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /** The upstream could not be reached or answered something unusable; says which upstream. */
 export class McpUpstreamError extends Error {
@@ -45,7 +54,9 @@ const MAX_PAGES = 1000;
 const CLIENT_INFO = { name: 'toolbus-registry', version: '0.1.0' };
 
 function describe(error: unknown): string {
-  let message = error instanceof Error ? error.message : String(error);
+  // fetch reports a refused connection as "fetch failed"; the refusal says why.
+  const refused = egressRefusalOf(error);
+  let message = refused ? refused.message : error instanceof Error ? error.message : String(error);
   // The SDK's HTTP errors keep the status apart from the message; it is the useful part.
   if (error instanceof StreamableHTTPError && error.code !== undefined)
     message = `HTTP ${error.code}: ${message}`;
@@ -73,8 +84,11 @@ export class McpUpstreamConnection {
 
   /**
    * Connects and initializes the MCP session. Rejects with an {@link McpUpstreamError} naming
-   * the upstream when the server cannot be reached, refuses the credentials, or does not
-   * answer within `timeoutMs`; a missing secret rejects with the SecretStore's error.
+   * the upstream when the server cannot be reached (an internal address EGRESS_ALLOW does not
+   * list included), refuses the credentials, or does not answer within `timeoutMs`; a missing
+   * secret rejects with the SecretStore's error, a stdio entry that is not declared with
+   * `StdioServerNotAllowedError`, a secret that may not go to the URL with
+   * `CredentialOriginError` (both of libs/mcp-upstream), before anything is started or sent.
    */
   static async connect(
     upstream: McpUpstreamRequest,
@@ -88,7 +102,10 @@ export class McpUpstreamConnection {
       {
         secrets: deps.secrets,
         logger,
-        stdioCommands: deps.stdioCommands,
+        stdioServers: deps.stdioServers,
+        fetch: deps.fetch,
+        credentialOrigins: deps.credentialOrigins,
+        maxResponseBytes: MAX_ANSWER_BYTES,
         parentEnv: deps.parentEnv,
       },
     );

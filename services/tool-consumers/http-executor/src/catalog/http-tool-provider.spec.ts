@@ -3,7 +3,7 @@ import { RegistryView, type CatalogListener, type ServedTool } from '@toolbus/re
 import { SecretStore } from '@toolbus/security';
 import type { ToolContext } from '@toolbus/tool-sdk';
 import { describe, expect, it } from 'vitest';
-import { capturingLogger, httpTool } from '../../test/http-tools.js';
+import { capturingLogger, httpTool, loopbackFetch } from '../../test/http-tools.js';
 import { HttpToolExecutor } from '../executor/http-tool-executor.js';
 import { HttpToolProvider, type CatalogView } from './http-tool-provider.js';
 
@@ -13,6 +13,8 @@ const executor = new HttpToolExecutor({
   retryAttempts: 1,
   retryBaseMs: 1,
   maxResponseBytes: 1024,
+  fetch: loopbackFetch().fetch,
+  credentialOrigins: {},
   logger,
 });
 

@@ -1,4 +1,5 @@
 import type { HttpBinding, ToolDefinition } from '@toolbus/contracts';
+import type { EgressFetch } from '@toolbus/egress';
 import {
   anonymousSchema,
   createAjv,
@@ -6,6 +7,7 @@ import {
   type ValidateFunction,
 } from '@toolbus/json-schema';
 import type { Logger } from '@toolbus/observability';
+import { credentialOriginProblem, redactOutput, type CredentialOrigins } from '@toolbus/security';
 import type { ToolContext } from '@toolbus/tool-sdk';
 import type { IBackoffFactory } from 'cockatiel';
 import { readCredentials, type SecretReader } from './credentials.js';
@@ -21,6 +23,7 @@ import { attemptOnce } from './upstream-attempt.js';
 import {
   abortedError,
   CallAborted,
+  credentialOriginError,
   describeOperation,
   outputMismatchError,
   statusError,
@@ -39,6 +42,13 @@ export interface HttpToolExecutorOptions {
   retryBaseMs: number;
   /** Largest response body accepted, in bytes after decompression (HTTP_MAX_RESPONSE_BYTES). */
   maxResponseBytes: number;
+  /**
+   * Every upstream request goes through it: `egressFetch(egressAgent({ allow: EGRESS_ALLOW }))`
+   * of libs/egress, which refuses internal addresses after resolving the host once.
+   */
+  fetch: EgressFetch;
+  /** Which origins each credential may be sent to (CREDENTIAL_ORIGINS); unlisted: none. */
+  credentialOrigins: CredentialOrigins;
   logger: Logger;
 }
 
@@ -73,6 +83,8 @@ interface Call {
  * `definition.binding`, presents the credentials read from the mounted secret, retries what is
  * safe to retry within the call's deadline, and turns the answer into the tool's output (checked
  * against its output schema) or into an error a model can read, without ever showing a secret.
+ * A credential goes only to the origins CREDENTIAL_ORIGINS lists for it, and no request
+ * reaches an internal address EGRESS_ALLOW does not list.
  */
 export class HttpToolExecutor {
   private readonly ajv = createAjv();
@@ -101,6 +113,7 @@ export class HttpToolExecutor {
     const binding = httpBindingOf(definition);
     const log = this.callLogger(definition, options);
     const operation = describeOperation(binding);
+    this.checkCredentialOrigin(definition, binding, log);
     const credentials = await readCredentials(this.options.secrets, definition, binding, log);
     const call: Call = { definition, binding, operation, credentials, log, options };
     const request = this.request(call, input);
@@ -112,6 +125,28 @@ export class HttpToolExecutor {
     });
     const answer = await this.send(call, request);
     return this.output(call, answer, validate);
+  }
+
+  /**
+   * Refuses, before the secret is even read, a binding whose credential would go to an origin
+   * CREDENTIAL_ORIGINS does not list for it: a registry writer pairing the CRM's token with a
+   * host of their own must not have the executor deliver it. The mapped request keeps the base
+   * URL's origin (path values are percent-encoded), so checking the base URL is enough.
+   */
+  private checkCredentialOrigin(definition: ToolDefinition, binding: HttpBinding, log: Logger) {
+    const secret = binding.credentialsSecret;
+    if (!binding.auth || !secret) return;
+    const problem = credentialOriginProblem(
+      this.options.credentialOrigins,
+      secret,
+      binding.baseUrl,
+    );
+    if (!problem) return;
+    log.warn(
+      { secretName: secret, baseUrl: binding.baseUrl },
+      'credential refused for this origin',
+    );
+    throw credentialOriginError(definition.name, problem);
   }
 
   private callLogger(definition: ToolDefinition, options: ExecuteOptions): Logger {
@@ -163,6 +198,7 @@ export class HttpToolExecutor {
           callSignal,
           credentials: call.credentials,
           maxResponseBytes: this.options.maxResponseBytes,
+          fetch: this.options.fetch,
         }),
       );
     } catch (error) {
@@ -184,7 +220,11 @@ export class HttpToolExecutor {
     return answer;
   }
 
-  /** A 2xx answer as the tool's output, checked against the output schema; others as errors. */
+  /**
+   * A 2xx answer as the tool's output, checked against the output schema, with the credentials
+   * sent redacted from every string (an upstream echoing its request must not hand them to the
+   * model); others as errors.
+   */
   private output(
     call: Call,
     answer: UpstreamAnswer,
@@ -193,7 +233,10 @@ export class HttpToolExecutor {
     const { definition, binding, operation } = call;
     if (answer.status < 200 || answer.status >= 300)
       throw statusError(answer, operation, binding, call.credentials);
-    const output = parseOutput(answer, operation, binding.method);
+    const output = redactOutput(
+      parseOutput(answer, operation, binding.method),
+      call.credentials.secrets,
+    );
     if (validate && !validate(output)) {
       const issues = validationIssues(validate.errors).map((i) => `${i.pointer} ${i.message}`);
       call.log.warn({ operation, issues }, 'upstream answer does not match the output schema');

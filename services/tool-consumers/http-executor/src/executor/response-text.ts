@@ -1,32 +1,10 @@
+import { redactSecrets as redact } from '@toolbus/security';
+
+// The forms a credential may be echoed back in: shared with the mcp-bridge (libs/security).
+export { secretForms } from '@toolbus/security';
+
 /** Longest excerpt of an upstream body an error message carries. */
 export const EXCERPT_CHARS = 300;
-
-const REDACTED = '[redacted]';
-
-/**
- * The forms a credential value may come back in: as sent, percent-encoded (a query string),
- * form-encoded, and JSON-escaped (an API echoing the request as JSON), with or without "\/".
- */
-export function secretForms(value: string): string[] {
-  if (value === '') return [];
-  const forms = new Set([
-    value,
-    encodeURIComponent(value),
-    new URLSearchParams({ v: value }).toString().slice(2),
-    JSON.stringify(value).slice(1, -1),
-    // Some encoders (PHP's, Java's) escape "/" too.
-    JSON.stringify(value).slice(1, -1).replace(/\//g, '\\/'),
-  ]);
-  return [...forms];
-}
-
-function redact(text: string, secrets: readonly string[]): string {
-  // Longest first, so a value containing another is replaced whole.
-  let out = text;
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length))
-    if (secret) out = out.split(secret).join(REDACTED);
-  return out;
-}
 
 /**
  * A part of an upstream body safe to show a model and a log: credential values redacted,

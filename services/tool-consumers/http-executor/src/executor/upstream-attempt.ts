@@ -1,7 +1,8 @@
+import { egressRefusalOf, type EgressFetch } from '@toolbus/egress';
 import { BusinessError } from '@toolbus/tool-sdk';
 import type { AppliedCredentials, MappedRequest } from './request-mapping.js';
 import { retryAfterMs, safeExcerpt } from './response-text.js';
-import { CallAborted, tooLarge, TransientFailure } from './upstream-errors.js';
+import { CallAborted, egressError, tooLarge, TransientFailure } from './upstream-errors.js';
 import { decode, readBody, type UpstreamAnswer } from './upstream-response.js';
 
 /** Answers that say "not now" rather than "no": retried for idempotent methods. */
@@ -19,12 +20,16 @@ export interface AttemptOptions {
   credentials: AppliedCredentials;
   /** Largest 2xx body accepted (HTTP_MAX_RESPONSE_BYTES). */
   maxResponseBytes: number;
+  /** The guarded fetch (libs/egress): refuses internal addresses unless EGRESS_ALLOW lists them. */
+  fetch: EgressFetch;
 }
 
 /**
  * Sends the request once. A connection error, a timeout of this attempt and a retried status
  * become a {@link TransientFailure} (which another attempt may cure), the call's own signal
- * {@link CallAborted}; a 2xx body over the limit is refused. Redirects are not followed.
+ * {@link CallAborted}; a 2xx body over the limit is refused, and so is an upstream that resolves
+ * to an internal address (never retried: the answer would be the same). Redirects are not
+ * followed.
  */
 export async function attemptOnce(
   request: MappedRequest,
@@ -35,7 +40,7 @@ export async function attemptOnce(
   const attemptSignal = AbortSignal.timeout(options.timeoutMs);
   const signal = AbortSignal.any([callSignal, attemptSignal]);
   try {
-    const response = await fetch(request.url, {
+    const response = await options.fetch(request.url, {
       method: request.method,
       headers: request.headers,
       ...(request.body !== undefined ? { body: request.body } : {}),
@@ -47,6 +52,8 @@ export async function attemptOnce(
     return await readAnswer(response, options);
   } catch (error) {
     if (error instanceof TransientFailure || error instanceof BusinessError) throw error;
+    const refused = egressRefusalOf(error);
+    if (refused) throw egressError(options.operation, refused);
     if (callSignal.aborted) throw new CallAborted();
     if (attemptSignal.aborted) throw new TransientFailure('timeout', {});
     const cause = networkCause(error);

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { HttpBinding } from '@toolbus/contracts';
+import type { EgressRefusedError } from '@toolbus/egress';
 import { BusinessError, RetryableToolError } from '@toolbus/tool-sdk';
 import { isIdempotent, type AppliedCredentials } from './request-mapping.js';
 import { safeExcerpt } from './response-text.js';
@@ -42,6 +43,24 @@ export function tooLarge(operation: string, limit: number): BusinessError {
   return new BusinessError(
     'upstream_response_too_large',
     `${operation} answered with more than ${limit} bytes, the most this executor accepts (HTTP_MAX_RESPONSE_BYTES); the response was refused`,
+  );
+}
+
+/** The upstream resolves to an internal address EGRESS_ALLOW does not list: nothing was sent. */
+export function egressError(operation: string, refusal: EgressRefusedError): BusinessError {
+  return new BusinessError(
+    'egress_refused',
+    `${operation} was not called: ${refusal.message}`,
+    'forbidden',
+  );
+}
+
+/** The binding pairs its credential with an origin CREDENTIAL_ORIGINS does not list for it. */
+export function credentialOriginError(tool: string, problem: string): BusinessError {
+  return new BusinessError(
+    'credential_origin',
+    `${tool} was not called: ${problem}; the credential was not sent`,
+    'forbidden',
   );
 }
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { FetchLike, Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { McpBinding } from '@toolbus/contracts';
-import { createUpstreamTransport } from '@toolbus/mcp-upstream';
+import { createUpstreamTransport, type StdioServers } from '@toolbus/mcp-upstream';
 import type { Logger } from '@toolbus/observability';
-import type { SecretStore } from '@toolbus/security';
+import { secretForms, type CredentialOrigins, type SecretStore } from '@toolbus/security';
 
 export interface McpClientPoolOptions {
   /** Reads bearer tokens: key `token` of a binding's `credentialsSecret`. */
@@ -12,8 +12,17 @@ export interface McpClientPoolOptions {
   logger: Logger;
   /** Bound on spawning or reaching an upstream plus the MCP initialize handshake. */
   connectTimeoutMs: number;
-  /** Commands stdio upstreams may run (exact match); empty refuses every stdio upstream. */
-  stdioCommands: readonly string[];
+  /** The stdio servers the bridge may start, by entry name; empty refuses every stdio upstream. */
+  stdioServers: StdioServers;
+  /** The guarded fetch (libs/egress) every Streamable HTTP request goes through. */
+  fetch: FetchLike;
+  /** Which origins each bearer secret may be sent to (CREDENTIAL_ORIGINS). */
+  credentialOrigins: CredentialOrigins;
+  /**
+   * The largest result a call may return; an HTTP answer is cut off at this plus
+   * {@link FRAMING_BYTES}, so the executor's exact check on the result decides below that.
+   */
+  maxResponseBytes: number;
   /**
    * Where PATH and HOME of stdio children come from; default this process's environment.
    * Nothing else of it is passed on (see `stdioChildEnv` in @toolbus/mcp-upstream).
@@ -26,7 +35,10 @@ export interface PooledClient {
   readonly key: string;
   readonly server: string;
   readonly client: Client;
-  /** Credentials sent to the upstream, so error texts can be scrubbed of them. */
+  /**
+   * Credentials sent to the upstream, in every form they may be echoed back in, so outputs and
+   * error texts can be scrubbed of them.
+   */
   readonly sentSecrets: readonly string[];
 }
 
@@ -36,6 +48,9 @@ export class PoolClosedError extends Error {
 }
 
 const CLIENT_INFO = { name: 'toolbus-mcp-bridge', version: '0.1.0' };
+
+/** Room for the JSON-RPC envelope and event-stream framing around a result of the largest size. */
+export const FRAMING_BYTES = 64 * 1024;
 
 /** JSON with sorted keys, so equal bindings hash equally whatever order their fields came in. */
 function canonical(value: unknown): string {
@@ -150,7 +165,12 @@ export class McpClientPool {
     const logger = this.options.logger.child({ upstream: binding.server, key });
     const { transport, sentSecrets } = await this.transportFor(binding, logger);
     const client = new Client(CLIENT_INFO, { capabilities: {} });
-    const pooled: PooledClient = { key, server: binding.server, client, sentSecrets };
+    const pooled: PooledClient = {
+      key,
+      server: binding.server,
+      client,
+      sentSecrets: sentSecrets.flatMap(secretForms),
+    };
     client.onclose = () => {
       this.live.delete(pooled);
       if (this.entries.get(key)?.pooled === pooled) {
@@ -186,7 +206,10 @@ export class McpClientPool {
     return createUpstreamTransport(binding.server, binding.transport, binding.credentialsSecret, {
       secrets: this.options.secrets,
       logger,
-      stdioCommands: this.options.stdioCommands,
+      stdioServers: this.options.stdioServers,
+      fetch: this.options.fetch,
+      credentialOrigins: this.options.credentialOrigins,
+      maxResponseBytes: this.options.maxResponseBytes + FRAMING_BYTES,
       parentEnv: this.options.parentEnv,
     });
   }

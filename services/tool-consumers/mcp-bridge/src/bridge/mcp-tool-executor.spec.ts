@@ -4,7 +4,12 @@ import { SecretNotFoundError } from '@toolbus/security';
 import { BusinessError, RetryableToolError } from '@toolbus/tool-sdk';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { StdioCommandNotAllowedError } from '@toolbus/mcp-upstream';
+import { EgressRefusedError } from '@toolbus/egress';
+import {
+  CredentialOriginError,
+  StdioServerNotAllowedError,
+  UpstreamResponseTooLargeError,
+} from '@toolbus/mcp-upstream';
 import { McpClientPool, PoolClosedError } from './mcp-client-pool.js';
 import {
   callFailure,
@@ -89,6 +94,38 @@ describe('toToolOutput', () => {
   });
 });
 
+describe('toToolOutput scrubs what the bridge sent', () => {
+  it('from every string of structured content and of content parts', () => {
+    const sent = ['s3cr3t-token'];
+    expect(
+      toToolOutput(
+        { content: [], structuredContent: { sum: 5, seen: 'Bearer s3cr3t-token' } },
+        withSchema,
+        binding,
+        sent,
+      ),
+    ).toEqual({ sum: 5, seen: 'Bearer [redacted]' });
+    expect(
+      toToolOutput(
+        {
+          content: [
+            { type: 'text', text: 'you sent Authorization: Bearer s3cr3t-token' },
+            { type: 'resource', resource: { uri: 'memo://s3cr3t-token', text: 'x' } },
+          ],
+        },
+        {},
+        binding,
+        sent,
+      ),
+    ).toEqual({
+      content: [
+        { type: 'text', text: 'you sent Authorization: Bearer [redacted]' },
+        { type: 'resource', resource: { uri: 'memo://[redacted]', text: 'x' } },
+      ],
+    });
+  });
+});
+
 describe('callFailure', () => {
   const classify = (error: unknown) => callFailure(error, binding, 1500, ['tok3n']);
 
@@ -129,6 +166,24 @@ describe('callFailure', () => {
     });
   });
 
+  it('refuses what no retry can cure: an internal address, an answer past the limit', () => {
+    const egress = new TypeError('fetch failed', {
+      cause: new EgressRefusedError('crm.internal', '10.0.0.8', 'private'),
+    });
+    expect(classify(egress)).toMatchObject({
+      error: { code: 'egress_refused', errorClass: 'forbidden' },
+      retryNow: false,
+    });
+    expect(classify(new UpstreamResponseTooLargeError('crm', 2048))).toMatchObject({
+      error: {
+        code: 'upstream_response_too_large',
+        message:
+          'upstream MCP server "crm" answered "lookup" with more than 2048 bytes, the most this bridge accepts (MCP_MAX_RESPONSE_BYTES); the result was refused',
+      },
+      reconnect: false,
+    });
+  });
+
   it('names a timeout with the budget it had', () => {
     const failure = classify(new McpError(ErrorCode.RequestTimeout, 'Request timed out'));
     expect(failure.error).toBeInstanceOf(RetryableToolError);
@@ -165,8 +220,24 @@ describe('callFailure', () => {
 describe('connectFailure', () => {
   it('tells configuration problems from an unavailable upstream', () => {
     expect(
-      connectFailure(new StdioCommandNotAllowedError('may not run "rm"'), binding),
+      connectFailure(new StdioServerNotAllowedError('no entry "shell"'), binding),
     ).toMatchObject({ code: 'upstream_not_allowed', errorClass: 'forbidden' });
+    const origin = new CredentialOriginError('upstream MCP server "crm": the credential "x"...');
+    expect(connectFailure(origin, binding)).toMatchObject({
+      code: 'credential_origin',
+      errorClass: 'forbidden',
+      message: origin.message,
+    });
+    // fetch reports a refused connection as a TypeError whose cause is the refusal.
+    const egress = new TypeError('fetch failed', {
+      cause: new EgressRefusedError('169.254.169.254', '169.254.169.254', 'link-local'),
+    });
+    expect(connectFailure(egress, binding)).toMatchObject({
+      code: 'egress_refused',
+      errorClass: 'forbidden',
+      message:
+        'upstream MCP server "crm" was not called: egress to 169.254.169.254 (link-local) is not allowed; EGRESS_ALLOW lists the exceptions',
+    });
     expect(connectFailure(new StreamableHTTPError(401, 'no'), binding)).toMatchObject({
       code: 'upstream_unauthorized',
     });

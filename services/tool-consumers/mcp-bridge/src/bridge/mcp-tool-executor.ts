@@ -6,9 +6,15 @@ import {
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpBinding, ToolDefinition } from '@toolbus/contracts';
+import { egressRefusalOf } from '@toolbus/egress';
+import {
+  CredentialOriginError,
+  StdioServerNotAllowedError,
+  UpstreamResponseTooLargeError,
+} from '@toolbus/mcp-upstream';
 import type { Logger } from '@toolbus/observability';
+import { redactOutput, redactSecrets } from '@toolbus/security';
 import { BusinessError, RetryableToolError } from '@toolbus/tool-sdk';
-import { StdioCommandNotAllowedError } from '@toolbus/mcp-upstream';
 import { PoolClosedError, type McpClientPool, type PooledClient } from './mcp-client-pool.js';
 
 /** What a call needs from the SDK's tool context. */
@@ -32,9 +38,7 @@ export function safeUpstreamText(
   sentSecrets: readonly string[],
   max = MAX_UPSTREAM_TEXT,
 ): string {
-  let out = text;
-  for (const secret of sentSecrets)
-    if (secret.length > 0) out = out.split(secret).join('[redacted]');
+  let out = redactSecrets(text, sentSecrets);
   out = [...out]
     .filter((c) => {
       const code = c.charCodeAt(0);
@@ -77,6 +81,8 @@ function jsonTextObject(content: CallToolResult['content']): Record<string, unkn
  *   it, the JSON object of a single text part); the runtime validates it against the schema.
  * - otherwise → `{ content: [...] }`, the content parts exactly as the SDK returns them (text,
  *   image, audio, resource, resource_link), plus `structuredContent` when the server sent one.
+ * Every string of the output has the credentials the bridge sent replaced by `[redacted]`: a
+ * server echoing its request must not hand them to the model.
  */
 export function toToolOutput(
   result: CallToolResult,
@@ -100,14 +106,51 @@ export function toToolOutput(
         'upstream_protocol_error',
         `upstream MCP server "${binding.server}" returned no structured content for "${binding.tool}", whose definition has an output schema`,
       );
-    return structured;
+    return redactOutput(structured, sentSecrets);
   }
-  return {
-    content: result.content,
-    ...(isJsonObject(result.structuredContent)
-      ? { structuredContent: result.structuredContent }
-      : {}),
-  };
+  return redactOutput(
+    {
+      content: result.content,
+      ...(isJsonObject(result.structuredContent)
+        ? { structuredContent: result.structuredContent }
+        : {}),
+    },
+    sentSecrets,
+  );
+}
+
+/** A result (or an answer cut off) larger than MCP_MAX_RESPONSE_BYTES. */
+function tooLarge(binding: Pick<McpBinding, 'server' | 'tool'>, limit: number): BusinessError {
+  return new BusinessError(
+    'upstream_response_too_large',
+    `upstream MCP server "${binding.server}" answered "${binding.tool}" with more than ${limit} bytes, the most this bridge accepts (MCP_MAX_RESPONSE_BYTES); the result was refused`,
+  );
+}
+
+/** The first error of a class in a `cause` chain (fetch and the SDK wrap what failed). */
+function causeOf<E extends Error>(
+  error: unknown,
+  type: abstract new (...args: never[]) => E,
+): E | undefined {
+  for (let e = error, depth = 0; e && depth < 8; depth++) {
+    if (e instanceof type) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** The refusals that hold before anything reaches the upstream: the same on every attempt. */
+function refusalOf(error: unknown, binding: Pick<McpBinding, 'server'>): Error | undefined {
+  const egress = egressRefusalOf(error);
+  if (egress)
+    return new BusinessError(
+      'egress_refused',
+      `upstream MCP server "${binding.server}" was not called: ${egress.message}`,
+      'forbidden',
+    );
+  const origin = causeOf(error, CredentialOriginError);
+  if (origin) return new BusinessError('credential_origin', origin.message, 'forbidden');
+  return undefined;
 }
 
 interface Failure {
@@ -127,12 +170,17 @@ function upstreamMessage(error: McpError, sentSecrets: readonly string[]): strin
   return `${safeUpstreamText(detail, sentSecrets, 300)} (MCP error ${error.code})`;
 }
 
-/** Classifies a failure of tools/call on a connected client. */
+/**
+ * Classifies a failure of tools/call on a connected client. `maxResponseBytes` is the limit
+ * to name when an answer was cut off (MCP_MAX_RESPONSE_BYTES; the HTTP cut-off sits a little
+ * beyond it, see the pool).
+ */
 export function callFailure(
   error: unknown,
   binding: Pick<McpBinding, 'server' | 'tool'>,
   timeoutMs: number,
   sentSecrets: readonly string[] = [],
+  maxResponseBytes?: number,
 ): Failure {
   const server = `upstream MCP server "${binding.server}"`;
   const unavailable = (message: string, reconnect: boolean): Failure => ({
@@ -140,6 +188,15 @@ export function callFailure(
     reconnect,
     retryNow: false,
   });
+  const refused = refusalOf(error, binding);
+  if (refused) return { error: refused, reconnect: true, retryNow: false };
+  const large = causeOf(error, UpstreamResponseTooLargeError);
+  if (large)
+    return {
+      error: tooLarge(binding, maxResponseBytes ?? large.limit),
+      reconnect: false,
+      retryNow: false,
+    };
   if (error instanceof McpError) {
     switch (error.code) {
       case ErrorCode.ConnectionClosed:
@@ -216,8 +273,16 @@ export function callFailure(
 /** Classifies a failure to connect (spawn or reach the server, then initialize). */
 export function connectFailure(error: unknown, binding: Pick<McpBinding, 'server'>): Error {
   const server = `upstream MCP server "${binding.server}"`;
-  if (error instanceof StdioCommandNotAllowedError)
+  if (error instanceof StdioServerNotAllowedError)
     return new BusinessError('upstream_not_allowed', error.message, 'forbidden');
+  const refused = refusalOf(error, binding);
+  if (refused) return refused;
+  const large = causeOf(error, UpstreamResponseTooLargeError);
+  if (large)
+    return new BusinessError(
+      'upstream_response_too_large',
+      `${server} answered the MCP handshake with more than ${large.limit} bytes`,
+    );
   if (error instanceof PoolClosedError)
     return new RetryableToolError('shutting_down', 'the MCP bridge is shutting down; try again');
   if (error instanceof StreamableHTTPError && (error.code === 401 || error.code === 403))
@@ -249,7 +314,10 @@ export function connectFailure(error: unknown, binding: Pick<McpBinding, 'server
  * signal and by `min(definition.timeoutMs, time to the deadline)`.
  */
 export class McpToolExecutor {
-  constructor(private readonly pool: McpClientPool) {}
+  constructor(
+    private readonly pool: McpClientPool,
+    private readonly limits: { maxResponseBytes: number },
+  ) {}
 
   async call(
     definition: ToolDefinition,
@@ -288,7 +356,13 @@ export class McpToolExecutor {
       } catch (error) {
         // At the deadline the SDK runtime answers; this error is only the SDK's cancellation.
         if (ctx.signal.aborted) throw error;
-        const failure = callFailure(error, binding, timeoutMs, pooled.sentSecrets);
+        const failure = callFailure(
+          error,
+          binding,
+          timeoutMs,
+          pooled.sentSecrets,
+          this.limits.maxResponseBytes,
+        );
         ctx.logger.warn(
           { err: error, upstream: binding.server, tool: binding.tool, attempt },
           'upstream MCP call failed',
@@ -297,6 +371,9 @@ export class McpToolExecutor {
         if (failure.retryNow && attempt === 1) continue;
         throw failure.error;
       }
+      // Measured as the JSON it came as: a stdio answer has no HTTP limit in front of it.
+      if (Buffer.byteLength(JSON.stringify(result)) > this.limits.maxResponseBytes)
+        throw tooLarge(binding, this.limits.maxResponseBytes);
       return toToolOutput(result, definition, binding, pooled.sentSecrets);
     }
   }

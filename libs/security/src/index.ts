@@ -17,3 +17,33 @@ export {
   type CredentialOrigins,
   type CredentialOriginsConfig,
 } from './credential-origins.js';
+export {
+  AuditCipher,
+  AuditDecryptError,
+  AuditKey,
+  AuditKeyError,
+  auditKeysConfig,
+  type AuditCipherOptions,
+  type AuditFieldRef,
+  type AuditKeysConfig,
+} from './audit-cipher.js';
+export {
+  appendToChain,
+  canonicalJson,
+  ChainHead,
+  ChainRow,
+  chainRowHash,
+  GENESIS_HASH,
+  verifyChain,
+  type ChainFinding,
+  type ChainValue,
+  type ChainVerdict,
+  type VerifyChainOptions,
+} from './audit-chain.js';
+export {
+  AuditChainPage,
+  AuditEntry,
+  AuditPage,
+  AuditPaths,
+  AuditScopes,
+} from './audit-ledger-api.js';

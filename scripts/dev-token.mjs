@@ -2,7 +2,8 @@
 // Mints a development token for the embedded platform (`make up`), signed with the dev key
 // scripts/up.sh keeps in the cache. Usage:
 //   node scripts/dev-token.mjs <subject> [scope ...]
-//   export TOOLBUS_TOKEN=$(node scripts/dev-token.mjs alice registry:write registry:read)
+//   export TOOLBUS_TOKEN=$(TOOLBUS_TEAMS=team-crm node scripts/dev-token.mjs alice registry:write registry:read)
+// TOOLBUS_TEAMS (comma-separated) become the token's `groups`: the teams whose tools it may publish.
 // Production tokens come from the identity provider (AUTH_JWKS_URL), never from here.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -26,10 +27,15 @@ if (!secret) {
     process.exit(1);
   }
 }
+const teams = (process.env.TOOLBUS_TEAMS ?? '')
+  .split(',')
+  .map((t) => t.trim())
+  .filter(Boolean);
 const token = await new SignJWT({
   scope: (scopes.length ? scopes : ['registry:read']).join(' '),
   tenant: process.env.TOOLBUS_TENANT ?? 'dev',
   toolbus_kind: 'user',
+  ...(teams.length ? { groups: teams } : {}),
 })
   .setProtectedHeader({ alg: 'HS256' })
   .setSubject(subject)

@@ -28,7 +28,8 @@ trap stop INT TERM EXIT
 
 PORT=$model_port MANAGEMENT_PORT=$model_management node services/model-shim/dist/main.js &
 pids+=($!)
-PORT=$registry_port MANAGEMENT_PORT=$registry_management AUTH_JWT_SECRET_FILE=$secret_file UPSTREAM_SYNC=true \
+# The shared key is for this embedded mode only: the registry accepts it behind the switch.
+PORT=$registry_port MANAGEMENT_PORT=$registry_management AUTH_JWT_SECRET_FILE=$secret_file AUTH_ALLOW_SHARED_KEY=true UPSTREAM_SYNC=true \
   node services/registry/dist/main.js &
 pids+=($!)
 
@@ -42,7 +43,7 @@ cat >&2 <<MSG
 
   Try the registry with the CLI (npx nx run cli:build once):
     export TOOLBUS_REGISTRY_URL=http://127.0.0.1:$registry_port
-    export TOOLBUS_TOKEN=\$(node scripts/dev-token.mjs alice registry:write registry:read)
+    export TOOLBUS_TOKEN=\$(TOOLBUS_TEAMS=team-crm node scripts/dev-token.mjs alice registry:write registry:read)
     node apps/cli/dist/main.js tools import-openapi services/registry/test/fixtures/openapi/crm-api.yaml \\
       --source crm --owner team-crm --region eu
     TOOLBUS_TOKEN=\$(node scripts/dev-token.mjs bob registry:approve registry:read) \\

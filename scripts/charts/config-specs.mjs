@@ -21,6 +21,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SERVICES = {
   registry: ['services/registry/dist/config.js', 'registryConfig'],
   'model-shim': ['services/model-shim/dist/config.js', 'modelShimConfig'],
+  orchestrator: ['services/orchestrator/dist/config.js', 'orchestratorConfig'],
   // Tool consumers: the SDK's toolConsumerConfig plus the consumer's own (and, for the
   // catalog-driven ones, catalogConsumerConfig), merged by each config module as
   // runToolConsumer / runCatalogToolConsumer merge them.

@@ -257,6 +257,10 @@ TOOL_CONSUMER = obj(
         "database": BOOL,
         "databaseSecret": REQUIRED_SECRET_REF,
         "credentialSecrets": CREDENTIAL_SECRETS,
+        # Its own REGISTRY_TOKEN: either part falls back to secrets.registryToken's layout.
+        "registryToken": obj(
+            {"name": string(pattern=DNS_SUBDOMAIN, maxLength=253), "key": string(pattern=SECRET_KEY)}
+        ),
         "migrationCommand": COMMAND,
         **consumer_settings,
     },
@@ -360,7 +364,8 @@ SCHEMA = closed(
         ),
         "secrets": closed(
             {
-                **{n: SECRET_REF for n in SECRET_NAMES if n != "kafkaSasl"},
+                **{n: SECRET_REF for n in SECRET_NAMES if n not in ("kafkaSasl", "registryToken")},
+                "registryToken": closed({**SECRET_REF["properties"], "perService": BOOL}),
                 "kafkaSasl": closed(
                     {
                         "name": SECRET_REF["properties"]["name"],
@@ -452,7 +457,18 @@ SCHEMA = closed(
             migrationCommand=COMMAND,
             syncToolTimeoutMs=integer(100, 60000),
         ),
-        "registry": service(database=BOOL, migrationCommand=COMMAND, credentialSecrets=CREDENTIAL_SECRETS),
+        "registry": service(
+            database=BOOL,
+            migrationCommand=COMMAND,
+            credentialSecrets=CREDENTIAL_SECRETS,
+            signingKey=closed(
+                {
+                    "secret": {"type": "string", "anyOf": [{"const": ""}, {"pattern": DNS_SUBDOMAIN, "maxLength": 253}]},
+                    "key": string(pattern=SECRET_KEY),
+                    "verificationKeysKey": {"type": "string", "anyOf": [{"const": ""}, {"pattern": SECRET_KEY}]},
+                }
+            ),
+        ),
         "modelShim": service(
             routes=string(pattern="^$|^[^=;,\\s]+=[^=;,\\s]+:[^;,\\s]+(,[^=;,\\s]+:[^;,\\s]+)*(;[^=;,\\s]+=[^=;,\\s]+:[^;,\\s]+(,[^=;,\\s]+:[^;,\\s]+)*)*$"),
             provider=enum(*PROVIDERS),

@@ -62,12 +62,14 @@ describe('toolbus CLI against the registry', () => {
       DATABASE_URL: databaseUrl,
       DATABASE_SCHEMA: schema,
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      AUTH_ALLOW_SHARED_KEY: 'true',
       LOG_LEVEL: 'warn',
     });
     await registry.ready(); // afterAll stops it should it never get ready
     importer = await issueToken({
       sub: 'alice',
       scopes: ['registry:read', 'registry:write', 'registry:approve', ...toolScopes],
+      teams: ['team-crm'],
     });
     approver = await issueToken({
       sub: 'bob',

@@ -84,12 +84,15 @@ Vault (`paths.<ref>`) use: every entry of `.Values.secrets`, and `jwtSecret`
 {{/*
 Configuration of a service that verifies bearer tokens (the registry, the gateway), from
 global.auth: the same names in every such service (libs/security's authConfig).
-AUTH_JWT_SECRET is a secret: see toolbus.authSecretRefs.
+AUTH_JWT_SECRET is a secret: see toolbus.authSecretRefs. The services accept the shared HS256
+key only behind AUTH_ALLOW_SHARED_KEY, set here exactly when jwtSecret is referenced (the
+validation refuses it beside jwksUrl, as the services do).
 */}}
 {{- define "toolbus.authConfig" -}}
 {{- $a := .Values.global.auth -}}
 {{- $config := dict "AUTH_ISSUER" $a.issuer "AUTH_AUDIENCE" $a.audience -}}
 {{- with $a.jwksUrl }}{{ $_ := set $config "AUTH_JWKS_URL" . }}{{ end -}}
+{{- if $a.jwtSecret.name }}{{ $_ := set $config "AUTH_ALLOW_SHARED_KEY" "true" }}{{ end -}}
 {{- toYaml $config -}}
 {{- end }}
 
@@ -103,9 +106,10 @@ at <dir>/<name>, the layout libs/security's SecretStore reads (<dir>/<secret>/<k
 
 {{/*
 Secret references of a service as a list of {env, name, key, ref, file, optional}: `ref` names
-the entry of toolbus.secretEntries (empty for the service's own secretEnv), `key` overrides the
-entry's key (a second key of the same Secret), `file` is where Vault Agent writes it, and
-`optional` keys may be absent from the Secret (the previous audit key between rotations).
+the entry of toolbus.secretEntries (empty for the service's own secretEnv), `name` and `key`
+override the entry's (another Secret, or a second key of the same one), `file` is where Vault
+Agent writes it, and `optional` keys may be absent from the Secret (the previous audit key
+between rotations).
 */}}
 {{- define "toolbus.secretUses" -}}
 {{- $root := .root -}}
@@ -125,7 +129,7 @@ entry's key (a second key of the same Secret), `file` is where Vault Agent write
 {{- $refs = append $refs (dict "env" "KAFKA_SASL_USERNAME" "ref" "kafkaSasl" "key" (printf "%s%s" $prefix $s.kafkaSasl.usernameKey)) -}}
 {{- $refs = append $refs (dict "env" "KAFKA_SASL_PASSWORD" "ref" "kafkaSasl" "key" (printf "%s%s" $prefix $s.kafkaSasl.passwordKey)) -}}
 {{- end -}}
-{{- range .secretRefs }}{{ $refs = append $refs (dict "env" .env "ref" .ref "key" .key "optional" .optional) }}{{ end -}}
+{{- range .secretRefs }}{{ $refs = append $refs (dict "env" .env "ref" .ref "name" .name "key" .key "optional" .optional) }}{{ end -}}
 {{- $out := list -}}
 {{- range $refs -}}
 {{- $entry := get $s .ref -}}

@@ -19,7 +19,8 @@ reads), then renders the shared `toolbus.<what>` template with it. The context c
   config      service-specific environment for its ConfigMap
   ingressFrom peers allowed to call its API port (Prometheus reaches only the management port)
   egressTo    peers it calls (besides Kafka, PostgreSQL, Redis, the collector and DNS)
-  secretRefs  [{env, ref}]: variables read from an entry of `.Values.secrets` (or `global.auth.jwtSecret`)
+  secretRefs  [{env, ref, name, key}]: variables read from an entry of `.Values.secrets` (or
+              `global.auth.jwtSecret`); `name` and `key` override the entry's
   credentialSecrets  names of existing Secrets mounted read-only at /var/run/secrets/toolbus/<name>
 */}}
 
@@ -204,6 +205,9 @@ Rendered once, from templates/validate.yaml.
 {{- $v := .Values -}}
 {{- if and $v.gateway.ingress.enabled $v.gateway.httpRoute.enabled -}}
 {{- fail "gateway.ingress.enabled and gateway.httpRoute.enabled are both true: expose the gateway with one of them" -}}
+{{- end -}}
+{{- if and $v.global.auth.jwksUrl $v.global.auth.jwtSecret.name -}}
+{{- fail "global.auth.jwksUrl and global.auth.jwtSecret.name are both set: with a JWKS the services refuse the shared HS256 key (AUTH_JWKS_URL beside AUTH_JWT_SECRET); the shared key is for development, drop jwtSecret" -}}
 {{- end -}}
 {{- if and $v.externalSecrets.enabled $v.vault.enabled -}}
 {{- fail "externalSecrets.enabled and vault.enabled are both true: choose one way to deliver secrets" -}}

@@ -193,6 +193,8 @@ its environment inline and a hook ServiceAccount of its own.
 {{- $_ := set $job "component" "migrations" }}
 {{- $_ := set $job "fullname" (printf "%s-migrate" .fullname) }}
 {{- $_ := set $job "prePopulateOnly" true }}
+{{- /* Migrations never call the registry: a consumer's Job gets no registry token. */}}
+{{- if .consumer }}{{ $_ := set $job "secretRefs" list }}{{ end }}
 {{- $path := (default false .consumer) | ternary (printf "services/tool-consumers/%s" .name) (printf "services/%s" .name) }}
 ---
 apiVersion: v1
@@ -250,7 +252,7 @@ spec:
               value: {{ $val | quote }}
             {{- end }}
             {{- end }}
-            {{- include "toolbus.env" . | nindent 12 }}
+            {{- include "toolbus.env" $job | nindent 12 }}
           resources:
             {{- toYaml $m.resources | nindent 12 }}
           securityContext:

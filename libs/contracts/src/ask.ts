@@ -9,10 +9,29 @@ import {
   Usage,
 } from './common.js';
 
+/**
+ * A principal as the gateway verified it, signed by the gateway (a compact JWS): the
+ * orchestrator believes the principal of a message only through it, never the body's copy.
+ */
+export const PrincipalAssertion = z
+  .string()
+  .min(16)
+  .max(16_384)
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a compact JWS')
+  .describe("The gateway's signed assertion of the caller (a compact JWS)");
+
 export const AskRequested = z
   .object({
     contextId: ContextId,
+    askId: z
+      .string()
+      .min(8)
+      .max(128)
+      .regex(/^[A-Za-z0-9._:-]+$/)
+      .optional()
+      .describe('Id of this ask within the conversation; default the message id'),
     principal: Principal,
+    principalAssertion: PrincipalAssertion.optional(),
     question: z.string().min(1).max(100_000).describe('What the user asked'),
     model: z
       .string()
@@ -33,6 +52,7 @@ export const AskRequested = z
       .optional()
       .describe('Restrict the ask to these tools (still filtered by scopes)'),
     region: z.string().optional().describe('Data region the caller requires'),
+    deadline: Timestamp.optional().describe('When the caller stops waiting; default from config'),
     requestedAt: Timestamp,
   })
   .describe('A question for the agent loop');
@@ -42,7 +62,15 @@ export const AskProgress = z
   .object({
     contextId: ContextId,
     seq: z.number().int().nonnegative().describe('Increases by one per progress event of an ask'),
-    stage: z.enum(['planning', 'model_call', 'tool_call', 'tool_result', 'answering']),
+    askId: z.string().min(8).max(128).optional(),
+    stage: z.enum([
+      'planning',
+      'model_call',
+      'tool_call',
+      'tool_result',
+      'answering',
+      'budget_warning',
+    ]),
     message: z.string().max(2000),
     tool: ToolName.optional(),
     at: Timestamp,
@@ -56,6 +84,8 @@ export const ToolCallSummary = z.object({
   outcome: z.enum(['succeeded', 'failed', 'refused', 'cached']),
   durationMs: z.number().nonnegative(),
   errorClass: ErrorClass.optional(),
+  toolVersion: z.string().max(64).optional(),
+  code: z.string().max(100).optional().describe('Why it was refused or failed'),
 });
 
 export const AskCompleted = z
@@ -67,6 +97,19 @@ export const AskCompleted = z
     costUsd: z.number().nonnegative(),
     model: z.string(),
     traceId: z.string().optional(),
+    askId: z.string().min(8).max(128).optional(),
+    stopReason: z
+      .enum(['answer', 'max_steps', 'deadline', 'budget'])
+      .optional()
+      .describe('Why the loop stopped: a final answer, the step limit, the deadline, the budget'),
+    budget: z
+      .object({
+        capTokens: z.number().int().nonnegative(),
+        usedTokens: z.number().int().nonnegative(),
+        unusedTokens: z.number().int().nonnegative(),
+      })
+      .optional()
+      .describe("The ask's token cap, what it used and what was left unused"),
     completedAt: Timestamp,
   })
   .describe('The answer to an ask, with the tool calls made and the tokens used');
@@ -78,6 +121,7 @@ export const AskFailed = z
     error: SafeError,
     usage: Usage.optional(),
     traceId: z.string().optional(),
+    askId: z.string().min(8).max(128).optional(),
     failedAt: Timestamp,
   })
   .describe('An ask that could not be answered, and why');

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { AskCompleted, AskFailed, AskProgress, AskRequested } from './ask.js';
 import { AuditEvent } from './audit.js';
 import { CloudEventAttributes, describeIssues } from './cloudevents.js';
+import { ToolInvocationAnswered, ToolInvocationRequested } from './invoke.js';
 import { ModelFailed, ModelRequest, ModelResponse } from './model.js';
 import { ToolCallCompleted, ToolCallFailed, ToolCallRequested } from './tool-call.js';
 import {
@@ -92,6 +93,8 @@ export const Messages = {
   toolCallFailed: messageKind('tool_call.failed', 1, ToolCallFailed),
   auditRecorded: messageKind('audit.recorded', 1, AuditEvent),
   registryChanged: messageKind('registry.changed', 1, RegistryChanged),
+  toolInvocationRequested: messageKind('tool_invocation.requested', 1, ToolInvocationRequested),
+  toolInvocationAnswered: messageKind('tool_invocation.answered', 1, ToolInvocationAnswered),
 } as const;
 
 export type MessageName = keyof typeof Messages;

@@ -60,6 +60,13 @@ export const Principal = z
       .max(32)
       .optional()
       .describe('Data regions the caller may use; absent means any'),
+    teams: z
+      .array(z.string().min(1).max(128))
+      .max(256)
+      .optional()
+      .describe(
+        "Teams the caller belongs to (the token's groups claim): a tool's owner must be one of them to publish its versions",
+      ),
     displayName: z.string().max(256).optional(),
   })
   .describe('The authenticated caller');

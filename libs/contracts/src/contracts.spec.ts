@@ -13,6 +13,7 @@ import {
   Messages,
   parsePayload,
   platformTopics,
+  REPLY_TOPICS,
   toCloudEventHeaders,
   Topics,
   toolRequestsTopic,
@@ -54,6 +55,23 @@ describe('topics', () => {
     }
     expect(specs.find((s) => s.name === Topics.registryChanges)?.compacted).toBe(true);
     expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('names the reply topics, each with 16 partitions, and none of the topics a reply must never reach', () => {
+    expect([...REPLY_TOPICS].sort()).toEqual(
+      [Topics.askReplies, Topics.modelReplies, Topics.invokeReplies, Topics.toolResponses].sort(),
+    );
+    const specs = platformTopics(['crm']);
+    for (const t of REPLY_TOPICS) expect(specs.find((s) => s.name === t)?.partitions).toBe(16);
+    for (const t of [
+      Topics.audit,
+      Topics.registryChanges,
+      Topics.askRequests,
+      Topics.askProgress,
+      Topics.invokeRequests,
+      'tool_requests.crm',
+    ])
+      expect(REPLY_TOPICS).not.toContain(t);
   });
 });
 

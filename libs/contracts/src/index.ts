@@ -1,4 +1,12 @@
-export { AskCompleted, AskFailed, AskProgress, AskRequested, ToolCallSummary } from './ask.js';
+export {
+  AskCompleted,
+  AskFailed,
+  AskProgress,
+  AskRequested,
+  PrincipalAssertion,
+  ToolCallSummary,
+} from './ask.js';
+export { ToolInvocationAnswered, ToolInvocationRequested } from './invoke.js';
 export { AuditEvent } from './audit.js';
 export {
   AllMessageKinds,
@@ -41,6 +49,7 @@ export {
   Usage,
 } from './common.js';
 export { exportJsonSchemas, schemaFileOf } from './json-schema.js';
+export { hasScope, hasScopes } from './scopes.js';
 export {
   breakingSchemaChanges,
   releaseCompatProblems,
@@ -79,6 +88,7 @@ export {
 export {
   dlqTopic,
   platformTopics,
+  REPLY_TOPICS,
   Topics,
   toolRequestsTopic,
   type PlatformTopic,

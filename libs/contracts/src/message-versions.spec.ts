@@ -50,6 +50,8 @@ describe('message kinds', () => {
       toolCallFailed: 'dev.toolbus.tool_call.failed.v1',
       auditRecorded: 'dev.toolbus.audit.recorded.v1',
       registryChanged: 'dev.toolbus.registry.changed.v1',
+      toolInvocationRequested: 'dev.toolbus.tool_invocation.requested.v1',
+      toolInvocationAnswered: 'dev.toolbus.tool_invocation.answered.v1',
     });
   });
 

@@ -32,6 +32,8 @@ export const RegistryPaths = {
   /** POST: list the upstream's tools now and record the changes. */
   upstreamSync: (name: string) => `/v1/upstreams/mcp/${enc(name)}/sync`,
   openApiDocument: '/openapi.json',
+  /** GET, no token: the public keys change events are signed with (a JWKS). */
+  jwks: '/.well-known/jwks.json',
 } as const;
 
 export const LifecycleAction = z.enum(['approve', 'deprecate', 'retire']);
@@ -40,6 +42,11 @@ export type LifecycleAction = z.infer<typeof LifecycleAction>;
 /** Scopes the registry's own API checks. */
 export const RegistryScopes = {
   read: 'registry:read',
+  /**
+   * A service scope: with registry:read, the whole served catalog (`/v1/catalog`, listings)
+   * instead of only the tools whose scopes the caller holds. The executors' token has it.
+   */
+  catalog: 'registry:catalog',
   write: 'registry:write',
   approve: 'registry:approve',
   admin: 'registry:admin',

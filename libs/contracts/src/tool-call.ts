@@ -28,6 +28,13 @@ export const ToolCallRequested = z
     deadline: Timestamp.describe('After this instant the result is no longer wanted'),
     contextId: ContextId.optional(),
     attempt: z.number().int().min(1).default(1),
+    grant: z
+      .string()
+      .max(8192)
+      .optional()
+      .describe(
+        'The call grant: a compact JWS the dispatcher signed for this call and this consumer (principal, tenant, scopes, region, input hash); consumers take those from it and refuse a call without one. Over HTTP it is the bearer token instead',
+      ),
   })
   .describe('A tool call for a tool consumer to execute');
 export type ToolCallRequested = z.infer<typeof ToolCallRequested>;

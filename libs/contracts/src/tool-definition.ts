@@ -16,7 +16,15 @@ export const ToolTransport = z.discriminatedUnion('kind', [
     kind: z.literal('kafka'),
     topic: z.string().regex(/^tool_requests\.[a-z][a-z0-9-]*$/, 'must be tool_requests.<service>'),
   }),
-  z.object({ kind: z.literal('http'), url: z.url({ protocol: /^https?$/ }) }),
+  z.object({
+    kind: z.literal('http'),
+    url: z.url({ protocol: /^https?$/ }),
+    service: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,62}$/)
+      .optional()
+      .describe('The consumer service behind the URL: the audience of its call grants'),
+  }),
 ]);
 export type ToolTransport = z.infer<typeof ToolTransport>;
 
@@ -172,6 +180,17 @@ export const RegistryChanged = z
       .describe('Approved and deprecated versions, newest first; empty once all are retired'),
     actor: z.string().min(1),
     at: Timestamp,
+    signature: z
+      .string()
+      .max(4096)
+      .regex(
+        /^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+$/,
+        'must be a JWS with a detached payload: <protected header>..<signature>',
+      )
+      .optional()
+      .describe(
+        "The registry's signature: a JWS (EdDSA, with the key's kid) whose detached payload is the event without this field as canonical JSON (RFC 8785: keys sorted, no whitespace). Verified against the registry's JWKS (/.well-known/jwks.json); readers refuse events without a valid one",
+      ),
   })
   .describe('A tool version changed state; keyed (and compacted) by tool name');
 export type RegistryChanged = z.infer<typeof RegistryChanged>;

@@ -4,6 +4,9 @@
 export const Topics = {
   askRequests: 'toolbus.ask.requests',
   askReplies: 'toolbus.ask.replies',
+  askProgress: 'toolbus.ask.progress',
+  invokeRequests: 'toolbus.invoke.requests',
+  invokeReplies: 'toolbus.invoke.replies',
   modelRequests: 'toolbus.model.requests',
   modelReplies: 'toolbus.model.replies',
   toolResponses: 'tool_responses',
@@ -12,6 +15,18 @@ export const Topics = {
 } as const;
 
 export type PlatformTopic = (typeof Topics)[keyof typeof Topics];
+
+/**
+ * The topics replies travel on, and the only ones a responder writes a reply to: a request whose
+ * `ce_replyto` names any other topic (the audit log, the registry's change log) is refused, so
+ * a forged request cannot make a service write there.
+ */
+export const REPLY_TOPICS: readonly PlatformTopic[] = [
+  Topics.askReplies,
+  Topics.modelReplies,
+  Topics.invokeReplies,
+  Topics.toolResponses,
+];
 
 const SERVICE_NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -50,6 +65,9 @@ export function platformTopics(toolServices: readonly string[] = []): TopicSpec[
   const base: TopicSpec[] = [
     { name: Topics.askRequests, partitions: 12, retentionMs: 7 * DAY },
     { name: Topics.askReplies, partitions: 16, retentionMs: 1 * DAY },
+    { name: Topics.askProgress, partitions: 12, retentionMs: 1 * DAY },
+    { name: Topics.invokeRequests, partitions: 12, retentionMs: 1 * DAY },
+    { name: Topics.invokeReplies, partitions: 16, retentionMs: 1 * DAY },
     { name: Topics.modelRequests, partitions: 12, retentionMs: 7 * DAY },
     { name: Topics.modelReplies, partitions: 16, retentionMs: 1 * DAY },
     { name: Topics.toolResponses, partitions: 16, retentionMs: 1 * DAY },

@@ -86,10 +86,10 @@ async function benchBus(label, makeBus, createTopics) {
   ]);
   const server = makeBus('bench-responder');
   const client = makeBus('bench-caller');
-  await server.respond({ topic: requests, groupId: name('resp'), concurrency: 64 }, async (m) => ({
-    type: TYPE,
-    value: m.value,
-  }));
+  await server.respond(
+    { topic: requests, groupId: name('resp'), concurrency: 64, replyTopics: [replies] },
+    async (m) => ({ type: TYPE, value: m.value }),
+  );
   await client.prepareReplies(replies);
   const call = (i) =>
     client.request(

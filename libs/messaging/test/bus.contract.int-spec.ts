@@ -4,6 +4,7 @@ import {
   dlqTopic,
   messageKind,
   Messages,
+  REPLY_TOPICS,
   toCloudEventHeaders,
 } from '@toolbus/contracts';
 import { startTelemetry } from '@toolbus/observability';
@@ -14,10 +15,12 @@ import {
   DLQ_HEADERS,
   forKind,
   NonRetryableError,
+  ReplyRouteLostError,
   RequestFailedError,
   RequestTimeoutError,
   type IncomingMessage,
   type MessageBus,
+  type TransportBus,
 } from '../src/index.js';
 import { kafkaHarness, memoryHarness, type BusHarness } from './harness.js';
 
@@ -311,7 +314,12 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const replies = await h.topic(2);
     const bus = h.bus();
     await bus.respond(
-      { topic: requests, groupId: uniqueName('g'), ...forKind(GreetingV2, GreetingV1) },
+      {
+        topic: requests,
+        groupId: uniqueName('g'),
+        replyTopics: [replies],
+        ...forKind(GreetingV2, GreetingV1),
+      },
       async (m) => ({
         type: GreetingV2.type,
         value: { ...m.value, text: `re: ${m.value.text} (v${m.kind?.version})` },
@@ -349,7 +357,7 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
       [r2, 'r2'],
     ] as const) {
       await bus.respond<Greeting, Greeting>(
-        { topic: requests, groupId: responderGroup, schema: Greeting },
+        { topic: requests, groupId: responderGroup, schema: Greeting, replyTopics: [replies] },
         async (m) => {
           served[name]++;
           return { type: GREETING, value: { text: `re: ${m.value.text}`, n: m.value.n * 2 } };
@@ -400,7 +408,12 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     const replies = await h.topic(2);
     const bus = h.bus();
     await bus.respond(
-      { topic: requests, groupId: uniqueName('g'), retry: { attempts: 2, initialDelayMs: 10 } },
+      {
+        topic: requests,
+        groupId: uniqueName('g'),
+        replyTopics: [replies],
+        retry: { attempts: 2, initialDelayMs: 10 },
+      },
       async () => {
         throw new Error('upstream CRM is down');
       },
@@ -411,6 +424,179 @@ describe.each(adapters)('MessageBus contract: %s', (_name, makeHarness) => {
     expect(error).toBeInstanceOf(RequestFailedError);
     expect((error as Error).message).toBe(`request on ${requests} failed: upstream CRM is down`);
   });
+
+  it('answers only on reply topics: a request naming another topic, or a partition its topic lacks, is parked unanswered with the reason, and the next request is answered', async () => {
+    const requests = await h.topic();
+    const replies = await h.topic(2);
+    // Stands in for toolbus.audit: a topic the responder's credentials may write to.
+    const victim = await h.topic();
+    const responder = h.bus('responder');
+    const handled: string[] = [];
+    const sub = await responder.respond<Greeting, Greeting>(
+      { topic: requests, groupId: uniqueName('g'), schema: Greeting, replyTopics: [replies] },
+      async (m) => {
+        handled.push(m.value.text);
+        return { type: GREETING, value: { text: `re: ${m.value.text}`, n: m.value.n } };
+      },
+    );
+    const forge = (text: string, replyto: string, replypartition?: number) =>
+      h.publishRaw(requests, {
+        key: text,
+        value: JSON.stringify({ text, n: 0 }),
+        headers: toCloudEventHeaders({
+          specversion: '1.0',
+          id: uniqueName('e'),
+          source: '/rogue',
+          type: GREETING,
+          time: new Date().toISOString(),
+          datacontenttype: 'application/json',
+          correlationid: uniqueName('c'),
+          replyto,
+          ...(replypartition === undefined ? {} : { replypartition }),
+        }),
+      });
+    await forge('to the victim', victim, 0);
+    await forge('to the victim, no partition', victim);
+    await forge('beyond the partitions', replies, 2);
+    const reply = await h
+      .bus()
+      .request<Greeting, Greeting>(
+        requests,
+        { type: GREETING, value: { text: 'legit', n: 1 } },
+        { replyTopic: replies, timeoutMs: 20_000, replySchema: Greeting },
+      );
+    expect(reply.value).toEqual({ text: 're: legit', n: 1 });
+    await waitFor(() => sub.stats().deadLettered === 3, { what: 'three parked requests' });
+    expect(handled).toEqual(['legit']);
+    const dead = await h.readRaw(dlqTopic(requests), 3);
+    const reasonOf = (key: string) => dead.find((d) => d.key === key)?.headers[DLQ_HEADERS.reason];
+    const allowed = [...REPLY_TOPICS, replies].join(', ');
+    expect(reasonOf('to the victim')).toBe(
+      `ce_replyto "${victim}" is not a reply topic; replies go only to ${allowed}`,
+    );
+    expect(reasonOf('to the victim, no partition')).toBe(reasonOf('to the victim'));
+    expect(reasonOf('beyond the partitions')).toBe(
+      `ce_replypartition 2 is out of range: ${replies} has partitions 0 to 1`,
+    );
+    for (const d of dead) {
+      expect(d.headers[DLQ_HEADERS.error]).toBe('ReplyAddressError');
+      expect(d.headers[DLQ_HEADERS.attempts]).toBe('1');
+    }
+    // Nothing reached the victim, and the reply topic got the one legitimate reply, no failure notice.
+    expect(await h.written(victim)).toBe(0);
+    expect(await h.written(replies)).toBe(1);
+  });
+
+  it('skips a request whose deadline passed before a responder picked it up: the handler never runs and nothing is sent, its caller having had its timeout', async () => {
+    const requests = await h.topic();
+    const replies = await h.topic(2);
+    const caller = h.bus();
+    await caller.prepareReplies(replies);
+    const late = await caller
+      .request(
+        requests,
+        { type: GREETING, value: { text: 'late', n: 1 } },
+        { replyTopic: replies, timeoutMs: 300 },
+      )
+      .catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(RequestTimeoutError);
+    const handled: string[] = [];
+    const sub = await h
+      .bus('responder')
+      .respond<Greeting, Greeting>(
+        { topic: requests, groupId: uniqueName('g'), schema: Greeting, replyTopics: [replies] },
+        async (m) => {
+          handled.push(m.value.text);
+          return { type: GREETING, value: { text: `re: ${m.value.text}`, n: m.value.n } };
+        },
+      );
+    await waitFor(() => sub.stats().expired === 1, {
+      what: 'the expired request to be skipped',
+      timeoutMs: 30_000,
+    });
+    const fresh = await caller.request<Greeting, Greeting>(
+      requests,
+      { type: GREETING, value: { text: 'fresh', n: 2 } },
+      { replyTopic: replies, timeoutMs: 20_000, replySchema: Greeting },
+    );
+    expect(fresh.value).toEqual({ text: 're: fresh', n: 2 });
+    expect(handled).toEqual(['fresh']);
+    // Counted once the reply is sent, which may be just after the caller has it.
+    await waitFor(() => sub.stats().handled === 1, { what: 'the fresh request counted' });
+    expect(sub.stats()).toMatchObject({ expired: 1, handled: 1, deadLettered: 0, retried: 0 });
+    expect(await h.written(replies)).toBe(1);
+    expect(await h.written(dlqTopic(requests))).toBe(0);
+  });
+
+  it('delivers the replies in flight while a second instance joins the reply group: every waiter gets its own, and the home partition stays', async () => {
+    const requests = await h.topic(2);
+    const replies = await h.topic(8);
+    const gate = deferred();
+    let entered = 0;
+    await h.bus('responder').respond<Greeting, Greeting>(
+      {
+        topic: requests,
+        groupId: uniqueName('g'),
+        schema: Greeting,
+        replyTopics: [replies],
+        concurrency: 32,
+      },
+      async (m) => {
+        entered++;
+        await gate.promise;
+        return { type: GREETING, value: { text: `re: ${m.value.text}`, n: m.value.n } };
+      },
+    );
+    const service = uniqueName('caller');
+    const first = h.bus(service) as TransportBus;
+    await first.prepareReplies(replies);
+    const before = (await first.replyRouteStats(replies))!.owned;
+    expect(before).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    const ask = (bus: MessageBus, n: number) =>
+      bus
+        .request<Greeting, Greeting>(
+          requests,
+          { type: GREETING, key: `k${n}`, value: { text: `q${n}`, n } },
+          { replyTopic: replies, timeoutMs: 60_000, replySchema: Greeting },
+        )
+        .then(
+          (r) => ({ n, value: r.value }),
+          (error: unknown) => ({ n, error }),
+        );
+    const inFlight = Array.from({ length: 20 }, (_, n) => ask(first, n));
+    await waitFor(() => entered === 20, {
+      what: 'all 20 requests to reach the responder',
+      timeoutMs: 30_000,
+    });
+    const second = h.bus(service) as TransportBus;
+    const joined = second.prepareReplies(replies);
+    // The replies are sent while the reply group rebalances.
+    gate.resolve();
+    await joined;
+    const results = await Promise.all(inFlight);
+    const failed = results.filter((r) => 'error' in r);
+    // Never a silent loss: a reply that could not arrive would fail fast as ReplyRouteLostError;
+    // the sticky assignment keeps the home partition, so not even that happens.
+    expect(failed.filter((r) => !(r.error instanceof ReplyRouteLostError))).toEqual([]);
+    expect(failed).toEqual([]);
+    for (const r of results) expect(r).toEqual({ n: r.n, value: { text: `re: q${r.n}`, n: r.n } });
+    const [a, b] = await waitFor(
+      async () => {
+        const stats = await Promise.all([first, second].map((c) => c.replyRouteStats(replies)));
+        const owned = stats.flatMap((s) => s?.owned ?? []);
+        return owned.length === 8 &&
+          new Set(owned).size === 8 &&
+          stats.every((s) => s?.owned.length)
+          ? stats
+          : undefined;
+      },
+      { what: 'the two instances to split the reply partitions', timeoutMs: 30_000 },
+    );
+    expect(a!.owned[0]).toBe(before[0]);
+    expect(b!.owned).not.toContain(before[0]);
+    const more = await Promise.all(Array.from({ length: 10 }, (_, i) => ask(second, 100 + i)));
+    for (const r of more) expect(r).toEqual({ n: r.n, value: { text: `re: q${r.n}`, n: r.n } });
+  }, 120_000);
 
   it('carries the W3C trace context from publisher to handler', async () => {
     const topic = await h.topic();

@@ -24,6 +24,8 @@ export interface BusHarness {
   ): Promise<void>;
   /** Reads the first `count` records of a topic as bytes and string headers, bypassing the bus. */
   readRaw(topic: string, count: number): Promise<RawRecordView[]>;
+  /** How many records were ever written to a topic (its end offsets, summed). */
+  written(topic: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -65,6 +67,9 @@ export function memoryHarness(): BusHarness {
         { what: `${count} records on ${topic}` },
       );
       return records.slice(0, count);
+    },
+    async written(topic) {
+      return broker.written(topic);
     },
     async close() {
       await Promise.all(buses.map((b) => b.close(1_000)));
@@ -139,6 +144,11 @@ export function kafkaHarness(): BusHarness {
         await consumer.disconnect();
       }
       return seen.slice(0, count);
+    },
+    async written(topic) {
+      await connected;
+      const ends = await admin.fetchTopicOffsets(topic);
+      return ends.reduce((n, p) => n + Number(p.high), 0);
     },
     async close() {
       await Promise.all(buses.map((b) => b.close(1_000)));

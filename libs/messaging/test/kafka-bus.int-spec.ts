@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { uniqueName, waitFor } from '@toolbus/testing';
+import { infraFromEnv, uniqueName, waitFor } from '@toolbus/testing';
+import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TransportBus } from '../src/index.js';
+import { ReplyRouteLostError, type TransportBus } from '../src/index.js';
+import { stickyAssigner } from '../src/kafka/sticky-assigner.js';
 import { kafkaHarness, type BusHarness } from './harness.js';
 
 const TYPE = 'dev.toolbus.test.work.v1';
@@ -27,7 +29,7 @@ describe('Kafka bus under load and failure', () => {
       await h
         .bus('responder')
         .respond<{ n: number; caller: string }, { n: number; caller: string; by: number }>(
-          { topic: requests, groupId: responderGroup, concurrency: 32 },
+          { topic: requests, groupId: responderGroup, concurrency: 32, replyTopics: [replies] },
           async (m) => {
             served[i]!++;
             return { type: TYPE, value: { ...m.value, by: i } };
@@ -76,6 +78,75 @@ describe('Kafka bus under load and failure', () => {
       expect(stats?.received).toBe(sent[which]);
       expect(stats?.orphans).toBe(0);
       expect(stats?.pending).toBe(0);
+    }
+  });
+
+  it('fails the requests waiting on a reply partition taken away in a rebalance with ReplyRouteLostError at once, and a retry is answered on the new home', async () => {
+    const requests = await h.topic();
+    const replies = await h.topic(4);
+    const service = uniqueName('caller');
+    const caller = h.bus(service) as TransportBus;
+    await caller.prepareReplies(replies);
+    expect((await caller.replyRouteStats(replies))?.owned).toEqual([0, 1, 2, 3]);
+    // Nobody answers yet: the requests wait on the home partition, 0.
+    const started = Date.now();
+    const waiting = Array.from({ length: 5 }, (_, n) =>
+      caller
+        .request(requests, { type: TYPE, value: { n } }, { replyTopic: replies, timeoutMs: 60_000 })
+        .catch((e: unknown) => e),
+    );
+    await waitFor(async () => (await caller.replyRouteStats(replies))?.pending === 5, {
+      what: 'five requests waiting',
+    });
+    // The sticky assignment never takes a home partition from a live member, so the test brings
+    // a member that claims partition 0 and sorts before the caller (its client id does), as a
+    // zombie of an earlier owner would: the rebalance its join starts gives it partition 0.
+    const claimer = new kafkajs.Kafka({
+      clientId: '0-claimer',
+      brokers: infraFromEnv().kafkaBrokers,
+      logLevel: kafkajs.logLevel.NOTHING,
+    }).consumer({
+      groupId: `${service}.${replies}.replies`,
+      partitionAssigners: [stickyAssigner({ topic: replies, partitions: [0] })],
+      sessionTimeout: 6_000,
+      maxWaitTimeInMs: 100,
+    });
+    let claimed: number[] = [];
+    claimer.on(claimer.events.GROUP_JOIN, (e) => {
+      claimed = e.payload.memberAssignment[replies] ?? [];
+    });
+    try {
+      await claimer.connect();
+      await claimer.subscribe({ topics: [replies] });
+      await claimer.run({ eachMessage: async () => undefined });
+      const errors = await Promise.all(waiting);
+      const failedAfter = Date.now() - started;
+      for (const error of errors) {
+        expect(error).toBeInstanceOf(ReplyRouteLostError);
+        expect((error as Error).message).toBe(
+          `reply partition ${replies}[0] was reassigned while waiting; retry the request`,
+        );
+      }
+      // At the rebalance (a few seconds), not at the 60 s timeout.
+      expect(failedAfter).toBeLessThan(20_000);
+      await waitFor(() => claimed.includes(0), { what: 'the claimer to hold partition 0' });
+      const stats = await caller.replyRouteStats(replies);
+      expect(stats?.owned).not.toContain(0);
+      expect(stats?.pending).toBe(0);
+      await h
+        .bus('responder')
+        .respond<{ n: number }, { n: number }>(
+          { topic: requests, groupId: uniqueName('responders'), replyTopics: [replies] },
+          async (m) => ({ type: TYPE, value: m.value }),
+        );
+      const retried = await caller.request<{ n: number }, { n: number }>(
+        requests,
+        { type: TYPE, value: { n: 99 } },
+        { replyTopic: replies, timeoutMs: 30_000 },
+      );
+      expect(retried.value).toEqual({ n: 99 });
+    } finally {
+      await claimer.disconnect();
     }
   });
 

@@ -108,7 +108,7 @@ describe('Kafka over SASL_SSL and mutual TLS (real broker)', () => {
     const events = await topic();
     const responder = secureBus();
     await responder.respond<{ n: number }, { doubled: number }>(
-      { topic: requests, groupId: uniqueName('responders') },
+      { topic: requests, groupId: uniqueName('responders'), replyTopics: [replies] },
       async (m) => ({ type: TYPE, value: { doubled: m.value.n * 2 } }),
     );
     const seen: number[] = [];

@@ -5,11 +5,14 @@ export { Public } from '@toolbus/service-kit';
 export { SecretNotFoundError, SecretStore, secretsConfig, type SecretsConfig } from './secrets.js';
 export {
   authConfig,
+  checkAuthConfig,
   hasScope,
   hasScopes,
+  isTeamMember,
   TokenVerifier,
   UnauthenticatedError,
   type AuthConfig,
+  type TokenVerifierConfig,
 } from './tokens.js';
 export {
   credentialOriginProblem,
@@ -17,6 +20,38 @@ export {
   type CredentialOrigins,
   type CredentialOriginsConfig,
 } from './credential-origins.js';
+export { canonicalJson, inputHash } from './canonical-json.js';
+export {
+  CALL_GRANT_ALG,
+  CALL_GRANT_TYP,
+  CallGrantClaims,
+  CallGrantError,
+  CallGrantSigner,
+  type CallGrant,
+  type CallGrantRefusal,
+  type CallGrantSignerOptions,
+  type GrantedCall,
+} from './call-grant.js';
+export {
+  CallGrantVerifier,
+  type CallGrantVerifierOptions,
+  type CallUnderGrant,
+} from './call-grant-verifier.js';
+export {
+  fileGrantKeys,
+  parseGrantJwks,
+  urlGrantKeys,
+  type FileGrantKeysOptions,
+  type GrantKeys,
+  type UrlGrantKeysOptions,
+} from './grant-keys.js';
+export {
+  PRINCIPAL_ASSERTION_TYP,
+  PrincipalAssertionError,
+  PrincipalAssertionSigner,
+  PrincipalAssertionVerifier,
+  requestHash,
+} from './principal-assertion.js';
 export {
   AuditCipher,
   AuditDecryptError,
@@ -29,7 +64,6 @@ export {
 } from './audit-cipher.js';
 export {
   appendToChain,
-  canonicalJson,
   ChainHead,
   ChainRow,
   chainRowHash,

@@ -19,6 +19,7 @@ import {
 
 const config = {
   AUTH_JWT_SECRET: TEST_JWT_SECRET,
+  AUTH_ALLOW_SHARED_KEY: true,
   AUTH_ISSUER: 'https://toolbus.dev',
   AUTH_AUDIENCE: 'toolbus',
 };
@@ -67,7 +68,7 @@ describe('TokenVerifier', () => {
 
   it('refuses to start without a way to verify', () => {
     expect(() => new TokenVerifier({ AUTH_ISSUER: 'i', AUTH_AUDIENCE: 'a' })).toThrow(
-      /AUTH_JWKS_URL or AUTH_JWT_SECRET/,
+      /AUTH_JWKS_URL: is required \(or AUTH_JWT_SECRET with AUTH_ALLOW_SHARED_KEY\)/,
     );
   });
 });

@@ -4,6 +4,7 @@ import { platformTopics, type TopicSpec } from '@toolbus/contracts';
 import type { MessageBus } from '@toolbus/messaging';
 import { createLogger, type Logger } from '@toolbus/observability';
 import type { DataSource, MigrationInterface } from '@toolbus/persistence';
+import type { StateStore } from '@toolbus/state';
 import type { ConfigOf, ConfigSpec } from './config.js';
 import { loadConfig } from './config.js';
 import { busFromConfig, runMain } from './bootstrap.js';
@@ -30,6 +31,8 @@ export interface ServiceHost {
   bus?: MessageBus;
   /** Opens the service's database schema; default: from its `DATABASE_URL`. */
   database?: DatabaseConnector;
+  /** Shared state the host owns (the embedded platform's in-memory store); never closed here. */
+  state?: StateStore;
   /** Exit on SIGTERM/SIGINT after the shutdown sequence. Default false; `runService` sets it. */
   handleSignals?: boolean;
   /** Apply the migrations and stop (the chart's migration Job). Default false. */
@@ -59,6 +62,8 @@ export interface ServiceContext<C> {
   readonly bus: MessageBus;
   /** The service's database, when its definition declares one. */
   readonly db: DataSource | undefined;
+  /** The host's shared state store, when it gives one (else the service builds its own). */
+  readonly state: StateStore | undefined;
   /**
    * Closes something `module()` created (a catalog view, a client pool) during shutdown, after
    * the consumers drained and the workers stopped; the last registered closes first.
@@ -169,7 +174,7 @@ export async function startService<S extends ConfigSpec>(
     if (!host.bus) shutdown.add('bus', 'bus', () => bus.close(shutdown.remainingMs()));
     await bus.ensureTopics(definition.topics?.(config) ?? platformTopics());
     const context: ServiceContext<ConfigOf<S>> = {
-      ...{ name, config, logger, bus, db },
+      ...{ name, config, logger, bus, db, state: host.state },
       onStop: (what, stop) => shutdown.add('resources', what, stop),
     };
     const tls = mtls && new TlsFiles(mtls, logger);

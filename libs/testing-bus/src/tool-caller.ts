@@ -10,6 +10,7 @@ import {
 import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
 import { createLogger, type Logger } from '@toolbus/observability';
 import { infraFromEnv, uniqueName } from '@toolbus/testing';
+import { grantEnv, signTestGrant } from './test-grants.js';
 
 /** A tool consumer's answer to one call, as the caller receives it from `tool_responses`. */
 export type ToolAnswer = IncomingMessage<ToolCallCompleted | ToolCallFailed>;
@@ -28,12 +29,21 @@ export interface ToolCallerCallOptions {
   timeoutMs?: number;
   /** The message's event id; sending one twice is a duplicate delivery. Default a fresh UUID. */
   eventId?: string;
+  /**
+   * Send the request as it is, without signing a grant for it (attack tests: no grant, or the
+   * one the request already holds). Default: a request without a `grant` gets the test
+   * issuer's grant for `service`.
+   */
+  unsigned?: boolean;
 }
 
 export interface ToolCaller {
   /** The caller's own Kafka bus, for anything beyond `call`. */
   bus: MessageBus;
-  /** Sends the call to `tool_requests.<service>`, keyed by its idempotency key; resolves with the answer. */
+  /**
+   * Sends the call to `tool_requests.<service>`, keyed by its idempotency key, with the test
+   * issuer's grant for `service` (unless it has one, or `unsigned`); resolves with the answer.
+   */
   call(
     service: string,
     request: ToolCallRequested,
@@ -45,8 +55,9 @@ export interface ToolCaller {
 
 /**
  * A caller of tool consumers over the real Kafka (`infraFromEnv()`), as the orchestrator calls
- * them: its own unique service name, replies prepared on `tool_responses`, and the topics of each
- * service ensured before its first call. Pass the answers to `completedOf` / `failureOf` of
+ * them: its own unique service name, replies prepared on `tool_responses`, the topics of each
+ * service ensured before its first call, and each call signed by the test issuer for the
+ * service it goes to (consumers started with {@link consumerTestEnv} or {@link grantEnv} trust it). Pass the answers to `completedOf` / `failureOf` of
  * `@toolbus/testing`.
  */
 export async function startToolCaller(options: ToolCallerOptions = {}): Promise<ToolCaller> {
@@ -77,14 +88,18 @@ export async function startToolCaller(options: ToolCallerOptions = {}): Promise<
   };
   return {
     bus,
-    async call(service, request, { headers, timeoutMs = 30_000, eventId } = {}) {
+    async call(service, request, { headers, timeoutMs = 30_000, eventId, unsigned } = {}) {
       await ensureTopics(service);
+      const value =
+        unsigned || request.grant !== undefined
+          ? request
+          : { ...request, grant: await signTestGrant(service, request) };
       return bus.request<ToolCallRequested, ToolCallCompleted | ToolCallFailed>(
         toolRequestsTopic(service),
         {
           type: Messages.toolCallRequested.type,
           key: request.idempotencyKey,
-          value: request,
+          value,
           ...(headers ? { headers } : {}),
           ...(eventId ? { id: eventId } : {}),
         },
@@ -97,8 +112,8 @@ export async function startToolCaller(options: ToolCallerOptions = {}): Promise<
 
 /**
  * The environment of an in-process `runToolConsumer` on the real infrastructure: Kafka and
- * PostgreSQL from `infraFromEnv()`, its own `schema`, a random port, silent logs; `extra` adds or
- * overrides variables.
+ * PostgreSQL from `infraFromEnv()`, its own `schema`, a random port, silent logs, the test
+ * issuer's grant keys ({@link grantEnv}); `extra` adds or overrides variables.
  */
 export function consumerTestEnv(
   schema: string,
@@ -112,6 +127,7 @@ export function consumerTestEnv(
     PORT: '0',
     MANAGEMENT_PORT: '0',
     LOG_LEVEL: 'silent',
+    ...grantEnv(),
     ...extra,
   };
 }

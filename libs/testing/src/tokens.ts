@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 
-/** The HS256 key tests configure services with (AUTH_JWT_SECRET). */
+/** The HS256 key tests configure services with (AUTH_JWT_SECRET, with AUTH_ALLOW_SHARED_KEY=true). */
 export const TEST_JWT_SECRET = 'toolbus-test-signing-key-0123456789abcdef';
 
 export interface TestTokenClaims {
@@ -8,6 +8,8 @@ export interface TestTokenClaims {
   scopes?: string[];
   tenant?: string;
   regions?: string[];
+  /** The caller's teams, as the `groups` claim (AUTH_TEAMS_CLAIM's default). */
+  teams?: string[];
   kind?: 'user' | 'service' | 'api_key';
   issuer?: string;
   audience?: string;
@@ -24,6 +26,7 @@ export async function issueToken(
     tenant: claims.tenant ?? 'acme',
     toolbus_kind: claims.kind ?? 'user',
     ...(claims.regions ? { regions: claims.regions } : {}),
+    ...(claims.teams ? { groups: claims.teams } : {}),
   })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(claims.sub)

@@ -1,23 +1,15 @@
 import type { Logger } from '@toolbus/observability';
-import { RegistryView } from '@toolbus/registry-client';
-import { env, type ConfigOf, type ConfigSpec, type ServiceDefinition } from '@toolbus/service-kit';
+import { RegistryView, registryViewConfig } from '@toolbus/registry-client';
+import { type ConfigOf, type ConfigSpec, type ServiceDefinition } from '@toolbus/service-kit';
 import type { toolConsumerConfig } from './config.js';
 import { toolConsumer } from './consumer.js';
 import type { ToolProvider } from './json-schema-tool.js';
 
-/** The variables every catalog-driven consumer has besides the SDK's. */
-export const catalogConsumerConfig = {
-  REGISTRY_URL: {
-    schema: env.url(),
-    description:
-      'Registry base URL: the catalog snapshot at start-up, then toolbus.registry.changes keeps it current. Required: the tools come from the catalog',
-  },
-  REGISTRY_SNAPSHOT_TIMEOUT_MS: {
-    schema: env.int(100, 600_000),
-    default: '10000',
-    description: 'Give up starting when the registry snapshot takes longer than this',
-  },
-} satisfies ConfigSpec;
+/**
+ * The variables every catalog-driven consumer has besides the SDK's: the registry view's.
+ * REGISTRY_URL is required here: the tools come from the catalog.
+ */
+export const catalogConsumerConfig = registryViewConfig;
 
 export type CatalogConsumerConfig = ConfigOf<
   typeof toolConsumerConfig & typeof catalogConsumerConfig
@@ -65,6 +57,8 @@ export function catalogToolConsumer<S extends ConfigSpec>(
         service: options.service,
         logger,
         snapshotTimeoutMs: config.REGISTRY_SNAPSHOT_TIMEOUT_MS,
+        jwksUrl: config.REGISTRY_JWKS_URL,
+        jwksFile: config.REGISTRY_JWKS_FILE,
       });
       onStop('catalog view', () => view.close());
       const served = options.tools({

@@ -35,6 +35,38 @@ export const toolConsumerConfig = {
     default: '16',
     description: 'Tool calls handled at once by one instance',
   },
+  CALL_GRANT_JWKS_FILE: {
+    schema: env.optional(env.string()),
+    description:
+      "The dispatcher's call grant keys, a JWKS file (a mounted Secret or ConfigMap), re-read when it changes; this or CALL_GRANT_JWKS_URL is required",
+  },
+  CALL_GRANT_JWKS_URL: {
+    schema: env.optional(env.url()),
+    description:
+      "The dispatcher's call grant keys at a JWKS URL, cached 10 min and refetched on an unknown kid; this or CALL_GRANT_JWKS_FILE is required",
+  },
+  CALL_GRANT_ISSUER: {
+    schema: env.string(),
+    default: 'toolbus-orchestrator',
+    description: 'The `iss` every call grant must carry (the dispatcher that signs them)',
+  },
+  TOOL_DEADLINE_GRACE_MS: {
+    schema: env.int(0, 60_000),
+    default: '1000',
+    description:
+      "A call's deadline is capped at its arrival + the tool's timeoutMs + this, however late the caller asked for",
+  },
+  DEDUP_RETENTION_HOURS: {
+    schema: env.int(1, 87_600),
+    default: '168',
+    description:
+      'Dedup records of finished calls are deleted after this long; a repeat of an older key runs again',
+  },
+  DEDUP_RETENTION_INTERVAL_MINUTES: {
+    schema: env.int(1, 1440),
+    default: '60',
+    description: 'How often the dedup retention job runs (one replica at a time)',
+  },
   TOOL_DEFAULT_DEADLINE_MS: {
     schema: env.int(10, 600_000),
     default: '2000',

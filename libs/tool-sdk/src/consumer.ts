@@ -2,6 +2,7 @@ import { Inject, Injectable, Module, type DynamicModule } from '@nestjs/common';
 import { platformTopics, toolRequestsTopic, type RegisterToolRequest } from '@toolbus/contracts';
 import type { DataSource, MigrationInterface } from '@toolbus/persistence';
 import {
+  ConfigError,
   defineService,
   LOGGER,
   SERVICE_CONFIG,
@@ -15,8 +16,10 @@ import {
   type Worker,
 } from '@toolbus/service-kit';
 import type { Logger } from '@toolbus/observability';
+import { callGrantVerifierFromConfig } from './call-authorizer.js';
 import { toolConsumerConfig, type ToolConsumerConfig } from './config.js';
-import { CreateToolCallDedup1732406400000 } from './dedup.js';
+import { toolSdkMigrations } from './dedup.js';
+import { DedupRetention } from './dedup-retention.worker.js';
 import { toToolDefinition, type Tool } from './define-tool.js';
 import { TOOL_RUNTIME_OPTIONS, ToolHttpController } from './http.controller.js';
 import { isToolProvider, type ToolProvider } from './json-schema-tool.js';
@@ -87,8 +90,10 @@ class ToolRegistration implements Worker {
 
 /**
  * A tool consumer as a service: it answers `tool_requests.<service>` on the bus (replies on
- * `tool_responses`), serves synchronous tools at `POST /tools/<name>:invoke`, keeps dedup
- * records in its database, and registers its tools with the registry. Start it with
+ * `tool_responses`), serves synchronous tools at `POST /tools/<name>:invoke`, runs only calls
+ * whose call grant (verified against `CALL_GRANT_JWKS_FILE` or `_URL`) authorizes them, keeps
+ * dedup records in its database (purged after `DEDUP_RETENTION_HOURS`), and registers its
+ * tools with the registry. Start it with
  * `runService(toolConsumer(...))` in `main.ts`, or {@link runToolConsumer} on a given host.
  */
 export function toolConsumer<S extends ConfigSpec = Record<never, never>>(
@@ -100,11 +105,20 @@ export function toolConsumer<S extends ConfigSpec = Record<never, never>>(
     config: { ...toolConsumerConfig, ...(options.config ?? ({} as S)) },
     database: (config) => ({
       schema: config.DATABASE_SCHEMA ?? options.service.replace(/-/g, '_'),
-      migrations: [CreateToolCallDedup1732406400000, ...(options.migrations ?? [])],
+      migrations: [...toolSdkMigrations, ...(options.migrations ?? [])],
     }),
     topics: () => platformTopics([options.service]),
     concurrency: (config) => ({ [topic]: config.TOOL_CONCURRENCY }),
     module: async (context) => {
+      const grants = callGrantVerifierFromConfig(options.service, context.config);
+      // A file that is missing or holds no usable key is a deployment mistake: refuse to start.
+      // A URL may come up after the consumer; until then calls are refused as retryable.
+      if (context.config.CALL_GRANT_JWKS_FILE)
+        await grants.check().catch((error: unknown) => {
+          throw new ConfigError([
+            { variable: 'CALL_GRANT_JWKS_FILE', message: (error as Error).message },
+          ]);
+        });
       const tools =
         typeof options.tools === 'function' ? await options.tools(context) : options.tools;
       const runtime = new ToolRuntime({
@@ -112,20 +126,29 @@ export function toolConsumer<S extends ConfigSpec = Record<never, never>>(
         tools,
         db: context.db!,
         logger: context.logger,
+        grants,
+        region: context.config.TOOL_REGION,
+        deadlineGraceMs: context.config.TOOL_DEADLINE_GRACE_MS,
         hooks: failpointHooks(context.config),
       });
       // After the consumers drained: handlers still running past the deadline are aborted and
       // their claims released, so a redelivery elsewhere runs them.
       context.onStop('tool handlers', () => runtime.abortAll());
+      const retention = new DedupRetention(context.db!, context.logger, {
+        service: options.service,
+        retentionHours: context.config.DEDUP_RETENTION_HOURS,
+        intervalMs: context.config.DEDUP_RETENTION_INTERVAL_MINUTES * 60_000,
+      });
       return toolConsumerModule(
         options.service,
         options.version,
         context.config,
         runtime,
+        retention,
         isToolProvider(tools) ? [] : tools,
       );
     },
-    workers: [ToolRegistration],
+    workers: [ToolRegistration, DedupRetention],
   });
 }
 
@@ -137,6 +160,7 @@ function toolConsumerModule(
   version: string | undefined,
   config: ToolConsumerConfig,
   runtime: ToolRuntime,
+  retention: DedupRetention,
   staticTools: Tool[],
 ): DynamicModule {
   const definitions = staticTools.map((tool) =>
@@ -146,7 +170,7 @@ function toolConsumerModule(
       version,
       transport:
         tool.sync && config.TOOL_HTTP_URL
-          ? { kind: 'http', url: config.TOOL_HTTP_URL }
+          ? { kind: 'http', url: config.TOOL_HTTP_URL, service }
           : { kind: 'kafka', topic: toolRequestsTopic(service) },
     }),
   );
@@ -155,6 +179,7 @@ function toolConsumerModule(
     controllers: [ToolHttpController, toolRequestsConsumer(service)],
     providers: [
       { provide: ToolRuntime, useValue: runtime },
+      { provide: DedupRetention, useValue: retention },
       { provide: TOOL_DEFINITIONS, useValue: definitions },
       {
         provide: TOOL_RUNTIME_OPTIONS,
@@ -169,6 +194,8 @@ function toolConsumerModule(
 export interface RunningToolConsumer<C = ToolConsumerConfig> extends RunningService<C, DataSource> {
   runtime: ToolRuntime;
   definitions: RegisterToolRequest[];
+  /** The dedup retention job (tests run it with `runOnce()`). */
+  retention: DedupRetention;
 }
 
 /**
@@ -188,5 +215,6 @@ export async function runToolConsumer<S extends ConfigSpec = Record<never, never
   return Object.assign(running, {
     runtime: running.get(ToolRuntime),
     definitions: running.get<RegisterToolRequest[]>(TOOL_DEFINITIONS),
+    retention: running.get(DedupRetention),
   });
 }

@@ -2,6 +2,7 @@ import { Body, Controller, Headers, HttpCode, Inject, Param, Post } from '@nestj
 import { context, propagation, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { ErrorClass, ToolCallCompleted } from '@toolbus/contracts';
 import { ProblemError, Public } from '@toolbus/service-kit';
+import { UNAUTHENTICATED_GRANT_CODES } from './call-authorizer.js';
 import { ToolRuntime } from './runtime.js';
 
 export const TOOL_RUNTIME_OPTIONS = Symbol.for('toolbus.tool-sdk.http');
@@ -20,11 +21,15 @@ const STATUS: Record<ErrorClass, number> = {
 
 /**
  * Synchronous tools over HTTP: `POST /tools/<name>:invoke` with the tool call (without `tool`
- * and `deadline`) as the body. The deadline comes from `x-toolbus-deadline` (RFC 3339) or
- * `x-toolbus-timeout-ms`, default 2 s. Failures are problem+json carrying the tool error.
+ * and `deadline`) as the body and its call grant as `Authorization: Bearer <grant>` (a `grant`
+ * in the body is ignored). The deadline comes from `x-toolbus-deadline` (RFC 3339) or
+ * `x-toolbus-timeout-ms`, default 2 s. Failures are problem+json carrying the tool error: a
+ * missing, invalid or expired grant is a 401 (no trustworthy grant was shown: get one), a
+ * genuine grant that does not cover this call (another service, tool, input, key, scope or
+ * region) a 403, as RFC 6750 separates invalid_token from insufficient_scope.
  */
 @Controller('tools')
-@Public('called by the orchestrator; each call is authorized by its call grant (hardening issue)')
+@Public('no user token: every call is authorized by its call grant, verified by the runtime')
 export class ToolHttpController {
   constructor(
     private readonly runtime: ToolRuntime,
@@ -59,6 +64,7 @@ export class ToolHttpController {
     const carrier = Object.fromEntries(
       Object.entries(headers).filter((e): e is [string, string] => typeof e[1] === 'string'),
     );
+    const bearer = /^Bearer\s+(\S+)$/i.exec(headers['authorization'] ?? '')?.[1];
     const parent = propagation.extract(ROOT_CONTEXT, carrier);
     const span = trace
       .getTracer('@toolbus/tool-sdk')
@@ -70,6 +76,7 @@ export class ToolHttpController {
           ...(body as object),
           tool: match[1],
           deadline,
+          grant: bearer,
         },
         'http',
       ),
@@ -78,6 +85,16 @@ export class ToolHttpController {
     if (result.ok) return result.completed;
     // The tool error rides in the problem (`error`, with the call's ids), as on the bus.
     const { error } = result.failed;
+    if (UNAUTHENTICATED_GRANT_CODES.has(error.code))
+      throw new ProblemError(401, error.code, error.message, {
+        ...result.failed,
+        headers: {
+          'www-authenticate':
+            error.code === 'grant_missing'
+              ? 'Bearer realm="toolbus"'
+              : 'Bearer realm="toolbus", error="invalid_token"',
+        },
+      });
     throw new ProblemError(STATUS[error.class], error.code, error.message, { ...result.failed });
   }
 }

@@ -15,7 +15,13 @@ export {
   type ToolConsumerConfigOf,
   type ToolConsumerOptions,
 } from './consumer.js';
-export { CreateToolCallDedup1732406400000 } from './dedup.js';
+export {
+  CreateToolCallDedup1732406400000,
+  ScopeToolCallDedupByTenant1767225600000,
+  toolSdkMigrations,
+} from './dedup.js';
+export { DedupRetention, type DedupRetentionOptions } from './dedup-retention.worker.js';
+export { callGrantVerifierFromConfig } from './call-authorizer.js';
 export {
   defineTool,
   toToolDefinition,

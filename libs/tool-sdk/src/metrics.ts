@@ -46,4 +46,26 @@ export const toolMetrics = {
           registers: [r],
         }),
     ),
+  grantRefusals: () =>
+    metric(
+      'toolbus_tool_grant_refusals_total',
+      (r) =>
+        new Counter({
+          name: 'toolbus_tool_grant_refusals_total',
+          help: 'Tool calls refused before they ran because their call grant does not authorize them, by reason',
+          labelNames: ['service', 'reason'],
+          registers: [r],
+        }),
+    ),
+  dedupPurged: () =>
+    metric(
+      'toolbus_tool_dedup_purged_total',
+      (r) =>
+        new Counter({
+          name: 'toolbus_tool_dedup_purged_total',
+          help: 'Dedup records of finished calls deleted by the retention job',
+          labelNames: ['service'],
+          registers: [r],
+        }),
+    ),
 };

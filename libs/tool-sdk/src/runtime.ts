@@ -1,11 +1,22 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { trace, type Span } from '@opentelemetry/api';
 import { ToolCallRequested, type SafeError } from '@toolbus/contracts';
-import type { DataSource, EntityManager } from '@toolbus/persistence';
+import type { DataSource } from '@toolbus/persistence';
 import type { Logger } from '@toolbus/observability';
-import type { ZodError } from 'zod';
-import type { Tool, ToolContext } from './define-tool.js';
-import { DedupStore } from './dedup.js';
+import type { CallGrantVerifier } from '@toolbus/security';
+import { CallAuthorizer } from './call-authorizer.js';
+import type { Tool } from './define-tool.js';
+import { DedupStore, dedupHash } from './dedup.js';
+import {
+  DeadlineError,
+  handlerContext,
+  LostClaimError,
+  OutputError,
+  type ClaimedCall,
+  type GrantedCall,
+  type HandlerDeps,
+  type ParsedCall,
+} from './handler-context.js';
 import { isToolProvider, type ToolProvider } from './json-schema-tool.js';
 import { classify, validationError } from './errors.js';
 import { toolMetrics } from './metrics.js';
@@ -25,46 +36,32 @@ export interface RuntimeOptions {
   tools: Tool[] | ToolProvider;
   db: DataSource;
   logger: Logger;
+  /** Verifies each call's grant; audience: this service. */
+  grants: CallGrantVerifier;
+  /** Region of tools that name none (the consumer's `TOOL_REGION`). */
+  region: string;
+  /** A deadline is capped at arrival + the tool's `timeoutMs` + this. Default 1000. */
+  deadlineGraceMs?: number;
   /** How long past its deadline a claim stays leased before another instance may take over. */
   leaseGraceMs?: number;
   hooks?: RuntimeHooks;
 }
 
-class DeadlineError extends Error {}
-class LostClaimError extends Error {}
-class OutputError extends Error {
-  constructor(readonly issues: ZodError) {
-    super('invalid output');
-  }
-}
-
 const POLL_MS = 25;
 
-/** A call that passed parsing: what every later step works on. */
-interface ParsedCall {
-  call: ToolCallRequested;
-  tool: Tool;
-  input: unknown;
-  deadline: number;
-}
-
-/** A call whose key this instance holds: the lease and what aborts the handler. */
-interface ClaimedCall extends ParsedCall {
-  leaseMs: number;
-  log: Logger;
-  signal: AbortSignal;
-}
-
 /**
- * Executes tool calls, whatever transport brought them, in four steps: parse (the request,
- * the tool, its input, the deadline), claim (the idempotency key, or a stored outcome), execute
- * (the handler under its deadline, its effect committed with the dedup record), and settle
- * (answer, and leave the dedup record finished, failed or released for a retry). Kafka and
- * HTTP both end up here.
+ * Executes tool calls, whatever transport brought them, in five steps: parse (the request,
+ * the tool, its input, the deadline), authorize (the call grant: who calls, for which tenant
+ * and region, with which scopes), claim (the tenant's idempotency key, or a stored outcome),
+ * execute (the handler under its deadline, its effect committed with the dedup record), and
+ * settle (answer, and leave the dedup record finished, failed or released for a retry). Kafka
+ * and HTTP both end up here.
  */
 export class ToolRuntime {
   private readonly tools: ToolProvider;
   private readonly dedup: DedupStore;
+  private readonly authorizer: CallAuthorizer;
+  private readonly handlerDeps: HandlerDeps;
   private readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
   private readonly shutdown = new AbortController();
 
@@ -78,6 +75,18 @@ export class ToolRuntime {
       this.tools = { get: (name) => byName.get(name), list: () => [...byName.values()] };
     }
     this.dedup = new DedupStore(options.db);
+    this.authorizer = new CallAuthorizer(
+      options.grants,
+      options.service,
+      options.region,
+      options.logger,
+    );
+    this.handlerDeps = {
+      db: options.db,
+      dedup: this.dedup,
+      owner: this.owner,
+      afterCommit: (call) => options.hooks?.afterCommit?.(call),
+    };
   }
 
   get service(): string {
@@ -97,8 +106,10 @@ export class ToolRuntime {
     const outcome = new CallOutcome(this.service, raw, transport);
     const parsed = this.parse(raw, outcome);
     if ('failed' in parsed) return parsed.failed;
-    if (parsed.deadline <= Date.now()) return this.answerLate(parsed, outcome);
-    const claimed = await this.claim(parsed, outcome);
+    const granted = await this.authorize(parsed, outcome);
+    if ('failed' in granted) return granted.failed;
+    if (granted.deadline <= Date.now()) return this.answerLate(granted, outcome);
+    const claimed = await this.claim(granted, outcome);
     if ('reply' in claimed) return claimed.reply;
     return this.execute(claimed, outcome);
   }
@@ -135,12 +146,33 @@ export class ToolRuntime {
           validationError('invalid_input', `invalid input for ${tool.name}`, input.error),
         ),
       };
-    return { call, tool, input: input.data, deadline: Date.parse(call.deadline) };
+    // However late the caller asks for, a call may not hold its lease past what the tool needs.
+    const cap = Date.now() + (tool.timeoutMs ?? 2000) + (this.options.deadlineGraceMs ?? 1000);
+    return { call, tool, input: input.data, deadline: Math.min(Date.parse(call.deadline), cap) };
+  }
+
+  /**
+   * Step 2: the call's grant, or a refusal that reaches neither the handler nor the dedup
+   * table. The dedup key is the grant's tenant's; its hash binds the grant's principal.
+   */
+  private async authorize(
+    parsed: ParsedCall,
+    outcome: CallOutcome,
+  ): Promise<GrantedCall | { failed: ToolReply }> {
+    const result = await this.authorizer.authorize(parsed.call, parsed.tool);
+    if ('refused' in result) return { failed: outcome.fail(result.refused) };
+    const { granted } = result;
+    return {
+      ...parsed,
+      granted,
+      key: { tenant: granted.tenant, key: parsed.call.idempotencyKey },
+      callHash: dedupHash(parsed.tool.name, granted.principal, parsed.call.input),
+    };
   }
 
   /** Too late to run; a repeat of a finished call still gets its stored answer. */
-  private async answerLate(parsed: ParsedCall, outcome: CallOutcome): Promise<ToolReply> {
-    const stored = await this.dedup.peek(parsed.call.idempotencyKey);
+  private async answerLate(parsed: GrantedCall, outcome: CallOutcome): Promise<ToolReply> {
+    const stored = await this.dedup.peek(parsed.key, parsed.callHash);
     if (stored?.status === 'completed') {
       toolMetrics.dedupHits().inc({ service: this.service, tool: parsed.tool.name });
       return outcome.succeed(stored.result, true);
@@ -154,31 +186,24 @@ export class ToolRuntime {
   }
 
   /**
-   * Step 2: claims the key, or answers from the stored outcome, or waits for whoever holds it
+   * Step 3: claims the key, or answers from the stored outcome, or waits for whoever holds it
    * (taking a dead holder's claim over once its lease lapses), or gives up at the deadline.
    */
   private async claim(
-    parsed: ParsedCall,
+    parsed: GrantedCall,
     outcome: CallOutcome,
   ): Promise<ClaimedCall | { reply: ToolReply }> {
-    const { call, tool, deadline } = parsed;
-    const inputHash = createHash('sha256').update(JSON.stringify(call.input)).digest('hex');
+    const { call, tool, deadline, key } = parsed;
     const leaseMs = deadline - Date.now() + (this.options.leaseGraceMs ?? 5_000);
     for (;;) {
-      const claim = await this.dedup.claim(
-        call.idempotencyKey,
-        tool.name,
-        inputHash,
-        this.owner,
-        leaseMs,
-      );
+      const claim = await this.dedup.claim(key, tool.name, parsed.callHash, this.owner, leaseMs);
       if (claim.kind === 'owned') break;
       if (claim.kind === 'conflict') {
         return {
           reply: outcome.fail({
             class: 'validation',
             code: 'idempotency_key_reused',
-            message: `idempotency key ${call.idempotencyKey} was already used for a different call (${claim.tool} with other input)`,
+            message: `idempotency key ${call.idempotencyKey} was already used for a different call (of ${claim.tool}, by another caller or with other input)`,
             retryable: false,
           }),
         };
@@ -216,11 +241,11 @@ export class ToolRuntime {
     return { ...parsed, leaseMs, log, signal };
   }
 
-  /** Step 3: the handler under its deadline, the lease renewed while it runs, inside a span. */
+  /** Step 4: the handler under its deadline, the lease renewed while it runs, inside a span. */
   private async execute(claimed: ClaimedCall, outcome: CallOutcome): Promise<ToolReply> {
     const { call, tool, leaseMs } = claimed;
     const renew = setInterval(
-      () => void this.dedup.extend(call.idempotencyKey, this.owner, leaseMs).catch(() => undefined),
+      () => void this.dedup.extend(claimed.key, this.owner, leaseMs).catch(() => undefined),
       Math.max(1000, leaseMs / 3),
     );
     // Over Kafka the bus already opened a consumer span joined to the caller's trace; reuse it.
@@ -230,12 +255,12 @@ export class ToolRuntime {
     span.setAttributes({
       'toolbus.tool': tool.name,
       'toolbus.idempotency_key': call.idempotencyKey,
-      'toolbus.tenant': call.tenant,
+      'toolbus.tenant': claimed.granted.tenant,
     });
     const committed: { value?: { output: unknown } } = {};
     try {
       const result = await Promise.race([
-        tool.handler(claimed.input, this.context(claimed, span, committed)),
+        tool.handler(claimed.input, handlerContext(this.handlerDeps, claimed, span, committed)),
         new Promise<never>((_, reject) =>
           claimed.signal.addEventListener('abort', () => reject(new DeadlineError()), {
             once: true,
@@ -251,48 +276,7 @@ export class ToolRuntime {
     }
   }
 
-  /** The handler's context; `ctx.transaction` commits the effect with the dedup record. */
-  private context(
-    claimed: ClaimedCall,
-    span: Span,
-    committed: { value?: { output: unknown } },
-  ): ToolContext {
-    const { call, tool, deadline, signal } = claimed;
-    return {
-      principal: call.principal,
-      tenant: call.tenant,
-      idempotencyKey: call.idempotencyKey,
-      callId: call.callId,
-      deadline,
-      signal,
-      logger: claimed.log,
-      span,
-      transaction: async <T>(fn: (em: EntityManager) => Promise<T>): Promise<T> => {
-        if (committed.value)
-          throw new Error('ctx.transaction may be used once per call: its value is the result');
-        const value = await this.options.db.transaction(async (em) => {
-          // The database gives up when the caller does: no statement or lock wait outlives the deadline.
-          const budget = Math.max(1, Math.round(deadline - Date.now()) + 250);
-          await em.query(`SET LOCAL statement_timeout = ${budget}`);
-          await em.query(`SET LOCAL lock_timeout = ${budget}`);
-          const out = tool.output.safeParse(await fn(em));
-          if (!out.success) throw new OutputError(out.error);
-          // Past the deadline nobody waits for this answer: roll the effect back instead.
-          if (signal.aborted) throw new DeadlineError();
-          if (
-            !(await this.dedup.finish(em, call.idempotencyKey, this.owner, 'completed', out.data))
-          )
-            throw new LostClaimError();
-          return out.data as T;
-        });
-        committed.value = { output: value };
-        this.options.hooks?.afterCommit?.(call);
-        return value;
-      },
-    };
-  }
-
-  /** Step 4 (success): the committed result, or the handler's output checked and recorded. */
+  /** Step 5 (success): the committed result, or the handler's output checked and recorded. */
   private async settleSuccess(
     claimed: ClaimedCall,
     outcome: CallOutcome,
@@ -304,7 +288,7 @@ export class ToolRuntime {
     if (!out.success) throw new OutputError(out.error);
     const recorded = await this.dedup.finish(
       this.options.db,
-      claimed.call.idempotencyKey,
+      claimed.key,
       this.owner,
       'completed',
       out.data,
@@ -314,7 +298,7 @@ export class ToolRuntime {
   }
 
   /**
-   * Step 4 (failure): a committed effect still answers with its result; a timeout or a
+   * Step 5 (failure): a committed effect still answers with its result; a timeout or a
    * retryable error releases the claim for a retry; anything else is recorded as failed, so a
    * repeat gets the same answer.
    */
@@ -324,8 +308,7 @@ export class ToolRuntime {
     error: unknown,
     committed: { output: unknown } | undefined,
   ): Promise<ToolReply> {
-    const { call, tool, signal, log } = claimed;
-    const key = call.idempotencyKey;
+    const { tool, signal, log, key } = claimed;
     // The effect and its result are durable; what failed came after. Answer with the result.
     if (committed) return outcome.succeed(committed.output, false);
     if (error instanceof DeadlineError || (signal.aborted && !this.shutdown.signal.aborted)) {

@@ -8,7 +8,12 @@ import {
 import { createLogger } from '@toolbus/observability';
 import type { MigrationInterface, QueryRunner } from '@toolbus/persistence';
 import { toolCall, uniqueName } from '@toolbus/testing';
-import { consumerTestEnv, startToolCaller, type ToolCaller } from '@toolbus/testing-bus';
+import {
+  consumerTestEnv,
+  startToolCaller,
+  testGrantHeader,
+  type ToolCaller,
+} from '@toolbus/testing-bus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -207,19 +212,23 @@ describe('tool consumer built with the SDK (real Kafka and PostgreSQL)', () => {
     } = call({ customer_id: 'cus_005', text: uniqueName('note') });
     const ok = await fetch(`${consumer.url}/tools/add_note:invoke`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-toolbus-timeout-ms': '2000' },
+      headers: {
+        'content-type': 'application/json',
+        'x-toolbus-timeout-ms': '2000',
+        ...(await testGrantHeader(service, body, 'add_note')),
+      },
       body: JSON.stringify(body),
     });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ tool: 'add_note', output: { customer_id: 'cus_005' } });
+    const badBody = { ...body, idempotencyKey: uniqueName('key'), input: { customer_id: 1 } };
     const bad = await fetch(`${consumer.url}/tools/add_note:invoke`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...body,
-        idempotencyKey: uniqueName('key'),
-        input: { customer_id: 1 },
-      }),
+      headers: {
+        'content-type': 'application/json',
+        ...(await testGrantHeader(service, badBody, 'add_note')),
+      },
+      body: JSON.stringify(badBody),
     });
     expect(bad.status).toBe(422);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');

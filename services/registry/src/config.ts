@@ -1,5 +1,14 @@
-import { authConfig, secretsConfig } from '@toolbus/security';
+import { Scope } from '@toolbus/contracts';
+import { authConfig, credentialOriginsConfig, secretsConfig } from '@toolbus/security';
 import { commonConfig, env, loadConfig, type ConfigOf } from '@toolbus/service-kit';
+
+/** `{source}` in a default scope stands for the import's scope area (its name, `-` as `_`). */
+const defaultScopeTemplate = env
+  .string()
+  .refine(
+    (template) => Scope.safeParse(template.replaceAll('{source}', 'crm_api')).success,
+    'must be a scope (area:action), {source} standing for the import, e.g. {source}:use',
+  );
 
 export const registryConfig = {
   ...commonConfig,
@@ -16,6 +25,23 @@ export const registryConfig = {
     description: 'PostgreSQL schema of the registry',
   },
   ...secretsConfig,
+  ...credentialOriginsConfig,
+  REGISTRY_SIGNING_KEY_FILE: {
+    schema: env.optional(env.string()),
+    description:
+      'Ed25519 private key (PKCS#8 PEM or JWK) change events are signed with, read again when it changes; unset: a key made at start-up (one replica only)',
+  },
+  REGISTRY_VERIFICATION_KEYS_FILE: {
+    schema: env.optional(env.string()),
+    description:
+      'A JWKS of extra public keys served beside the signing key (the next and the previous key during a rotation)',
+  },
+  IMPORT_DEFAULT_SCOPE: {
+    schema: defaultScopeTemplate,
+    default: '{source}:use',
+    description:
+      'The scope of imported tools that declare none (OpenAPI operations without security, upstream servers without scopes); {source} is the import',
+  },
   MCP_STDIO_COMMANDS: {
     schema: env.optional(env.list()),
     description:

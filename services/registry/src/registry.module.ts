@@ -3,6 +3,7 @@ import type { MessageBus } from '@toolbus/messaging';
 import { MESSAGE_BUS } from '@toolbus/messaging';
 import type { Logger } from '@toolbus/observability';
 import type { DataSource } from '@toolbus/persistence';
+import { RegistryChangeSigner } from '@toolbus/registry-client';
 import { AuthGuard, SecretStore, TokenVerifier } from '@toolbus/security';
 import { DATA_SOURCE, LOGGER, SERVICE_CONFIG } from '@toolbus/service-kit';
 import { ApiDocsController } from './api-docs/api-docs.controller.js';
@@ -12,6 +13,7 @@ import { SourceSync } from './catalog/source-sync.js';
 import { ToolStore } from './catalog/tool-store.js';
 import { CATALOG_PAGE_LIMIT, ToolsController } from './catalog/tools.controller.js';
 import type { RegistryConfig } from './config.js';
+import { JwksController } from './events/jwks.controller.js';
 import { OutboxRelay } from './events/outbox.js';
 import { ImportsController } from './imports/imports.controller.js';
 import { UpstreamWatchWorker } from './upstreams/upstream-watch.worker.js';
@@ -36,11 +38,33 @@ const providers: Provider[] = [
     useFactory: (db: DataSource, bus: MessageBus, logger: Logger, config: RegistryConfig) =>
       new OutboxRelay(db, bus, logger.child({ component: 'outbox' }), config.OUTBOX_POLL_MS),
   },
+  {
+    provide: RegistryChangeSigner,
+    inject: [SERVICE_CONFIG, LOGGER],
+    useFactory: async (config: RegistryConfig, logger: Logger) => {
+      if (config.REGISTRY_SIGNING_KEY_FILE)
+        return RegistryChangeSigner.fromFile(
+          config.REGISTRY_SIGNING_KEY_FILE,
+          config.REGISTRY_VERIFICATION_KEYS_FILE,
+        );
+      const signer = await RegistryChangeSigner.generate();
+      logger.warn(
+        { kid: signer.kid },
+        'REGISTRY_SIGNING_KEY_FILE is unset: change events are signed with a key made at start-up; with more than one replica, or across restarts, mount a key',
+      );
+      return signer;
+    },
+  },
   { provide: ToolStore, inject: [DATA_SOURCE], useFactory: (db: DataSource) => new ToolStore(db) },
   {
     provide: CatalogService,
-    inject: [ToolStore, OutboxRelay],
-    useFactory: (store: ToolStore, relay: OutboxRelay) => new CatalogService(store, relay),
+    inject: [ToolStore, OutboxRelay, RegistryChangeSigner, SERVICE_CONFIG],
+    useFactory: (
+      store: ToolStore,
+      relay: OutboxRelay,
+      signer: RegistryChangeSigner,
+      config: RegistryConfig,
+    ) => new CatalogService(store, relay, signer, config.CREDENTIAL_ORIGINS),
   },
   {
     provide: SourceSync,
@@ -59,14 +83,11 @@ const providers: Provider[] = [
       relay: OutboxRelay,
       config: RegistryConfig,
     ) =>
-      new UpstreamService(
-        db,
-        sync,
-        secrets,
-        logger.child({ component: 'upstreams' }),
-        relay,
-        config.MCP_STDIO_COMMANDS ?? [],
-      ),
+      new UpstreamService(db, sync, secrets, logger.child({ component: 'upstreams' }), relay, {
+        stdioCommands: config.MCP_STDIO_COMMANDS ?? [],
+        credentialOrigins: config.CREDENTIAL_ORIGINS,
+        defaultScope: config.IMPORT_DEFAULT_SCOPE,
+      }),
   },
   UpstreamWatchWorker,
   {
@@ -79,7 +100,13 @@ const providers: Provider[] = [
 
 /** The registry's root module: the catalog, imports and upstream APIs and what they stand on. */
 @Module({
-  controllers: [ToolsController, ImportsController, UpstreamsController, ApiDocsController],
+  controllers: [
+    ToolsController,
+    ImportsController,
+    UpstreamsController,
+    ApiDocsController,
+    JwksController,
+  ],
   providers,
 })
 export class RegistryModule {}

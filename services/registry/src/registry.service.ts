@@ -1,4 +1,5 @@
 import type { DataSource } from '@toolbus/persistence';
+import { checkAuthConfig } from '@toolbus/security';
 import {
   defineService,
   startService,
@@ -21,7 +22,11 @@ export const registryService = defineService({
   database: (config) => ({ schema: config.DATABASE_SCHEMA, migrations: registryMigrations }),
   // OpenAPI documents can be big.
   bodyLimit: (config) => config.REGISTRY_MAX_BODY_BYTES,
-  module: () => ({ module: RegistryModule }),
+  module: ({ config }) => {
+    // Before anything listens: a shared key beside a JWKS (or neither) is a configuration error.
+    checkAuthConfig(config);
+    return { module: RegistryModule };
+  },
   workers: [OutboxRelay, UpstreamWatchWorker],
 });
 

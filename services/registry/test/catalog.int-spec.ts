@@ -35,12 +35,12 @@ describe('registry catalog on PostgreSQL and Kafka', () => {
 
   beforeAll(async () => {
     t = await startTestRegistry();
-    alice = await client(t.url, 'alice', [
-      'registry:write',
-      'registry:approve',
-      'registry:read',
-      'crm:read',
-    ]);
+    alice = await client(
+      t.url,
+      'alice',
+      ['registry:write', 'registry:approve', 'registry:read', 'crm:read'],
+      { teams: ['team-crm'] },
+    );
     bob = await client(t.url, 'bob', ['registry:approve', 'registry:read', 'crm:read']);
     reader = await client(t.url, 'orchestrator', ['registry:read', 'crm:read'], {
       regions: ['eu'],
@@ -172,7 +172,14 @@ describe('registry catalog on PostgreSQL and Kafka', () => {
     );
     expect(changed.status).toBe(409);
     expect(changed.body['detail']).toContain('versions are immutable');
-    const stolen = await alice.put(
+    const notHers = await alice.put(
+      RegistryPaths.toolVersion(tool, '2.0.0'),
+      definition(tool, { version: '2.0.0', owner: 'team-other' }),
+    );
+    expect(notHers.status).toBe(403);
+    expect(notHers.body['detail']).toContain('only members of team "team-other"');
+    const carol = await client(t.url, 'carol', ['registry:write'], { teams: ['team-other'] });
+    const stolen = await carol.put(
       RegistryPaths.toolVersion(tool, '2.0.0'),
       definition(tool, { version: '2.0.0', owner: 'team-other' }),
     );
@@ -345,5 +352,34 @@ describe('registry catalog on PostgreSQL and Kafka', () => {
     const credit = snapshot.body.tools.find((x) => x.name === name('credit'));
     expect(credit?.revision).toBeGreaterThan(0);
     expect(snapshot.body.revision).toBeGreaterThanOrEqual(credit!.revision);
+    // registry:read alone shows only the tools the caller may use (not search_03's crm:write,
+    // nor search_04 in the us region); registry:catalog, the executors' scope, shows them all.
+    const names = (s: typeof snapshot) => s.body.tools.map((x) => x.name);
+    expect(names(snapshot)).not.toContain(name('search_03'));
+    expect(names(snapshot)).not.toContain(name('search_04'));
+    const executor = await client(t.url, 'http-executor', ['registry:read', 'registry:catalog'], {
+      kind: 'service',
+    });
+    const whole = await executor.get<typeof snapshot.body>(RegistryPaths.catalog);
+    expect(names(whole)).toEqual(
+      expect.arrayContaining([name('credit'), name('search_03'), name('search_04')]),
+    );
+  });
+
+  it('signs every change event, and serves the keys at /.well-known/jwks.json without a token', async () => {
+    const jwks = await fetch(new URL(RegistryPaths.jwks, t.url));
+    expect(jwks.status).toBe(200);
+    const { keys } = (await jwks.json()) as {
+      keys: Array<{ kid: string; crv: string; d?: string }>;
+    };
+    expect(keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' });
+    expect(keys[0]!.d).toBeUndefined();
+    const signed = changes.filter((c) => c.name.startsWith(prefix));
+    expect(signed.length).toBeGreaterThan(0);
+    for (const c of signed)
+      expect(JSON.parse(Buffer.from(c.signature!.split('.')[0]!, 'base64url').toString())).toEqual({
+        alg: 'EdDSA',
+        kid: keys[0]!.kid,
+      });
   });
 });

@@ -36,11 +36,12 @@ describe('OpenAPI import on PostgreSQL and Kafka', () => {
 
   beforeAll(async () => {
     t = await startTestRegistry();
-    importer = await client(t.url, 'importer', [
-      'registry:write',
-      'registry:read',
-      'registry:approve',
-    ]);
+    importer = await client(
+      t.url,
+      'importer',
+      ['registry:write', 'registry:read', 'registry:approve'],
+      { teams: ['team-integrations', 'team-other', 'inventory-team'] },
+    );
     approver = await client(t.url, 'approver', ['registry:approve', 'registry:read']);
   });
   afterAll(() => t?.close());

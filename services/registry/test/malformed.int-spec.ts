@@ -18,7 +18,9 @@ describe('malformed tool definitions are refused with a 422 naming the field', (
 
   beforeAll(async () => {
     t = await startTestRegistry();
-    alice = await client(t.url, 'alice', ['registry:write', 'registry:read', 'registry:approve']);
+    alice = await client(t.url, 'alice', ['registry:write', 'registry:read', 'registry:approve'], {
+      teams: ['team-crm'],
+    });
   });
   afterAll(() => t?.close());
 

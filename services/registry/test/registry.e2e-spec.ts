@@ -21,6 +21,7 @@ describe('the registry process', () => {
     DATABASE_URL: databaseUrl,
     DATABASE_SCHEMA: schema,
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    AUTH_ALLOW_SHARED_KEY: 'true',
   };
   const processes: ServiceProcess[] = [];
   const run = async (env: Record<string, string>, args: string[] = []) => {
@@ -42,6 +43,17 @@ describe('the registry process', () => {
     expect(p.output()).toContain('PORT');
     expect(p.output()).toContain('AUTH_JWT_SECRET');
     expect(p.output()).not.toContain('short'); // a secret's value is never echoed
+  });
+
+  it('refuses the shared HS256 key beside a JWKS, and without its explicit switch', async () => {
+    const both = await run({ AUTH_JWKS_URL: 'https://login.example.com/jwks.json' });
+    expect(await both.exited).toBe(1);
+    expect(both.output()).toContain('AUTH_JWKS_URL, AUTH_JWT_SECRET: are both set');
+    const unswitched = await run({ AUTH_ALLOW_SHARED_KEY: 'false' });
+    expect(await unswitched.exited).toBe(1);
+    expect(unswitched.output()).toContain(
+      'AUTH_JWT_SECRET: is set, but AUTH_ALLOW_SHARED_KEY is not true',
+    );
   });
 
   it('applies its migrations and exits with --migrate-only', async () => {

@@ -1,5 +1,6 @@
 import { RegistryPaths, type ToolPage } from '@toolbus/contracts';
 import { infraFromEnv, uniqueName, waitFor } from '@toolbus/testing';
+import { grantEnv } from '@toolbus/testing-bus';
 import { defineTool, runToolConsumer, type RunningToolConsumer } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -37,7 +38,9 @@ describe('tool consumers register their tools with the registry at start-up', ()
       scopes: ['crm:read'],
       handler: async ({ text }) => ({ echo: text }),
     });
-    const serviceToken = (await client(t.url, 'svc-sdk', ['registry:write'], {})).token;
+    const serviceToken = (
+      await client(t.url, 'svc-sdk', ['registry:write'], { teams: ['team-sdk'] })
+    ).token;
     const { kafkaBrokers, databaseUrl } = infraFromEnv();
     consumer = await runToolConsumer(
       {
@@ -55,6 +58,7 @@ describe('tool consumers register their tools with the registry at start-up', ()
           REGISTRY_URL: t.url,
           REGISTRY_TOKEN: serviceToken,
           TOOL_OWNER: 'team-sdk',
+          ...grantEnv(),
         },
         logger,
       },

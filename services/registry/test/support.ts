@@ -18,6 +18,15 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
+/** Where the test fixtures' secrets may go: the APIs their imports and upstreams name. */
+export const TEST_CREDENTIAL_ORIGINS = {
+  'crm-api-credentials': [
+    'https://acme.crm.example.com',
+    'https://billing.example.com',
+    'https://support.example.com',
+  ],
+};
+
 /** The registry in this process on the real PostgreSQL (its own schema) and Kafka. */
 export async function startTestRegistry(env: Record<string, string> = {}): Promise<TestRegistry> {
   const { kafkaBrokers, databaseUrl } = infraFromEnv();
@@ -28,6 +37,8 @@ export async function startTestRegistry(env: Record<string, string> = {}): Promi
       DATABASE_URL: databaseUrl,
       DATABASE_SCHEMA: schema,
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      AUTH_ALLOW_SHARED_KEY: 'true',
+      CREDENTIAL_ORIGINS: JSON.stringify(TEST_CREDENTIAL_ORIGINS),
       PORT: '0',
       MANAGEMENT_PORT: '0',
       LOG_LEVEL: 'silent',
@@ -60,12 +71,17 @@ export interface ApiResponse<T = unknown> {
   body: T;
 }
 
-/** A caller of the registry API with a token for `sub` holding `scopes`. */
+/** A caller of the registry API with a token for `sub` holding `scopes` (and `teams`). */
 export async function client(
   url: string,
   sub: string,
   scopes: string[],
-  extra: { regions?: string[]; tenant?: string } = {},
+  extra: {
+    regions?: string[];
+    tenant?: string;
+    teams?: string[];
+    kind?: 'user' | 'service' | 'api_key';
+  } = {},
 ) {
   const token = await issueToken({ sub, scopes, ...extra });
   const call = async <T = Record<string, unknown>>(

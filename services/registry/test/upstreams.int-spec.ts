@@ -39,13 +39,23 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     await writeFile(join(secrets, 'docs-mcp', 'token'), `${token}\n`);
     http = await startMcpHttpServer({ token, pageSize: 2 });
     stdio = await createMcpStdioFixture();
-    t = await startTestRegistry({ SECRETS_DIR: secrets, MCP_STDIO_COMMANDS: process.execPath });
-    admin = await client(t.url, 'platform-admin', [
-      'registry:admin',
-      'registry:write',
-      'registry:read',
-    ]);
-    writer = await client(t.url, 'dev', ['registry:write', 'registry:read']);
+    t = await startTestRegistry({
+      SECRETS_DIR: secrets,
+      MCP_STDIO_COMMANDS: process.execPath,
+      CREDENTIAL_ORIGINS: JSON.stringify({
+        'docs-mcp': [new URL(http.url).origin],
+        'not-mounted': [new URL(http.url).origin],
+      }),
+    });
+    admin = await client(
+      t.url,
+      'platform-admin',
+      ['registry:admin', 'registry:write', 'registry:read'],
+      { teams: ['team-docs', 'team-sidecar', 'team-x', 'team-moved'] },
+    );
+    writer = await client(t.url, 'dev', ['registry:write', 'registry:read'], {
+      teams: ['team-docs'],
+    });
     await t.reader.subscribe<AuditEvent>(
       {
         topic: Topics.audit,
@@ -118,7 +128,8 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
       timeoutMs: 15_000,
       what: 'the draft of the tool announced by list_changed',
     });
-    expect(added.author).toBe('registry');
+    // A sync's drafts are the registrant's: they cannot approve them (four eyes).
+    expect(added.author).toBe('platform-admin');
     const record = await admin.get<McpUpstreamRecord>(RegistryPaths.upstream(name));
     expect(record.body.tools).toContain(`${prefix}word_count`);
     expect(record.body.lastSyncAt).not.toBeNull();
@@ -235,9 +246,19 @@ describe('upstream MCP servers: listed into drafts, kept in sync on list_changed
     }
   });
 
-  it('lists and removes upstreams', async () => {
+  it('lists and removes upstreams, showing a plain reader only those whose scopes it holds', async () => {
     const list = await writer.get<{ items: McpUpstreamRecord[] }>(RegistryPaths.upstreams);
     expect(list.body.items.length).toBeGreaterThanOrEqual(2);
+    const docs = list.body.items.find((u) => u.scopes.includes('docs:read'))!;
+    const reader = await client(t.url, 'reader', ['registry:read']);
+    const docsReader = await client(t.url, 'docs-reader', ['registry:read', 'docs:read']);
+    const seen = async (c: Client) =>
+      (await c.get<{ items: McpUpstreamRecord[] }>(RegistryPaths.upstreams)).body.items.map(
+        (u) => u.name,
+      );
+    expect(await seen(reader)).not.toContain(docs.name);
+    expect((await reader.get(RegistryPaths.upstream(docs.name))).status).toBe(404);
+    expect(await seen(docsReader)).toContain(docs.name);
     const name = list.body.items[0]!.name;
     expect((await writer.delete(RegistryPaths.upstream(name))).status).toBe(403);
     expect((await admin.delete(RegistryPaths.upstream(name))).status).toBe(204);

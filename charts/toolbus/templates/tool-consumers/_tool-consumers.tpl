@@ -16,7 +16,13 @@ annotations, for people and tooling.
 {{- $_ := set . "credentialSecrets" (.v.credentialSecrets | default list) -}}
 {{- if .credentialSecrets }}{{ $_ := set $config "SECRETS_DIR" (include "toolbus.secretsDir" $root) }}{{ end -}}
 {{- $_ := set . "config" $config -}}
-{{- $_ := set . "secretRefs" (list (dict "env" "REGISTRY_TOKEN" "ref" "registryToken")) -}}
+{{- /* Each consumer its own registry token, with the scopes it needs (a consumer that registers its
+tools registry:write, one that reads the catalog registry:read): key <name>-<key> of
+secrets.registryToken (perService), or the entry's own registryToken {name, key}. */ -}}
+{{- $rt := $root.Values.secrets.registryToken -}}
+{{- $own := .v.registryToken | default dict -}}
+{{- $layoutKey := ternary (printf "%s-%s" .name $rt.key) $rt.key (ne (toString $rt.perService) "false") -}}
+{{- $_ := set . "secretRefs" (list (dict "env" "REGISTRY_TOKEN" "ref" "registryToken" "name" ($own.name | default $rt.name) "key" ($own.key | default $layoutKey))) -}}
 {{- /* The generic consumers (http-executor, mcp-bridge) list no tools: theirs come from the registry's catalog. */ -}}
 {{- $_ := set . "annotations" (dict "toolbus.io/topic" .v.topic) -}}
 {{- with .v.tools }}{{ $_ := set $.annotations "toolbus.io/tools" (join "," .) }}{{ end -}}

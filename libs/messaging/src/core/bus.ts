@@ -1,17 +1,13 @@
-import type { TopicSpec } from '@toolbus/contracts';
+import { REPLY_TOPICS, type TopicSpec } from '@toolbus/contracts';
 import { createLogger, type Logger } from '@toolbus/observability';
 import { encodeRecord } from './envelope.js';
 import { BusClosedError } from './errors.js';
 import { busMetrics } from './metrics.js';
 import { payloadReader } from './payload-reader.js';
+import { ReplyTopics } from './reply-address.js';
 import { ReplyRoutes, type ReplyRouteStats } from './reply-router.js';
-import {
-  answering,
-  PendingRequest,
-  readReply,
-  sendReply,
-  type ReplyAddress,
-} from './request-reply.js';
+import type { ReplyAddress } from './reply-address.js';
+import { answering, PendingRequest, readReply, sendReply } from './request-reply.js';
 import { startSubscription, type ConsumeExtras } from './subscription.js';
 import { inProducerSpan } from './tracing.js';
 import type { Transport } from './transport.js';
@@ -23,6 +19,7 @@ import type {
   Reply,
   RequestHandler,
   RequestOptions,
+  RespondOptions,
   SubscribeOptions,
   Subscription,
 } from './types.js';
@@ -35,6 +32,11 @@ export interface BusOptions {
   shutdownDeadlineMs?: number;
   /** How long `request()` waits for this instance to be given a reply partition. Default 30 s. */
   replyAssignmentTimeoutMs?: number;
+  /**
+   * Reply topics this bus's responders answer on besides the platform's (`REPLY_TOPICS` of
+   * libs/contracts), for tests and tools with reply topics of their own.
+   */
+  replyTopics?: readonly string[];
 }
 
 /**
@@ -49,6 +51,7 @@ export class TransportBus implements MessageBus {
   /** A consumer group serves one topic: Kafka's assignors mix topics up across members otherwise. */
   private readonly groupTopics = new Map<string, string>();
   private readonly replies: ReplyRoutes;
+  private readonly replyTopics: ReplyTopics;
   private closed = false;
 
   constructor(
@@ -62,6 +65,9 @@ export class TransportBus implements MessageBus {
       transport,
       options.serviceName,
       options.replyAssignmentTimeoutMs ?? 30_000,
+    );
+    this.replyTopics = new ReplyTopics([...REPLY_TOPICS, ...(options.replyTopics ?? [])], (t) =>
+      transport.partitionCount(t),
     );
   }
 
@@ -89,13 +95,14 @@ export class TransportBus implements MessageBus {
   }
 
   async respond<T, R>(
-    options: SubscribeOptions<T>,
+    { replyTopics, ...options }: RespondOptions<T>,
     handler: RequestHandler<T, R>,
   ): Promise<Subscription> {
     const send = (to: ReplyAddress, reply: Reply, key: string | undefined) =>
       sendReply(this.transport, this.source, to, reply, key);
-    const { handle, onDeadLetter } = answering(send, handler);
-    return this.consume<T>(options, handle, { requireReplyTo: true, onDeadLetter });
+    const topics = this.replyTopics.with(replyTopics);
+    const { admit, handle, onDeadLetter } = answering(send, handler, topics);
+    return this.consume<T>(options, handle, { admit, onDeadLetter });
   }
 
   async request<T, R>(

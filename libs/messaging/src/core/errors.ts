@@ -29,8 +29,13 @@ export class RequestFailedError extends Error {
 export class ReplyRouteLostError extends Error {
   override readonly name = 'ReplyRouteLostError';
   readonly retryable = true;
-  constructor(topic: string, partition: number) {
-    super(`reply partition ${topic}[${partition}] was reassigned while waiting; retry the request`);
+  /** `partition` undefined: this instance was left with no partition of the topic at all. */
+  constructor(topic: string, partition: number | undefined) {
+    super(
+      partition === undefined
+        ? `this instance holds no partition of ${topic} since a rebalance (more instances than partitions?); retry the request`
+        : `reply partition ${topic}[${partition}] was reassigned while waiting; retry the request`,
+    );
   }
 }
 
@@ -53,6 +58,15 @@ export class NonRetryableError extends Error {
 /** A message that cannot even be decoded: not JSON, bad envelope, wrong type or schema. */
 export class PoisonMessageError extends NonRetryableError {
   override readonly name = 'PoisonMessageError';
+}
+
+/**
+ * A request whose reply address a responder refuses: its `ce_replyto` is not one of the reply
+ * topics, or its `ce_replypartition` is no partition of it. It is parked on the DLQ unanswered,
+ * since the address it names is the one thing that cannot be trusted.
+ */
+export class ReplyAddressError extends NonRetryableError {
+  override readonly name = 'ReplyAddressError';
 }
 
 export function isRetryable(error: unknown): boolean {

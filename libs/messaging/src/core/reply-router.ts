@@ -39,7 +39,7 @@ export class ReplyRouter {
    */
   homePartition(): number {
     const p = this.owned[0];
-    if (p === undefined) throw new ReplyRouteLostError(this.topic, -1);
+    if (p === undefined) throw new ReplyRouteLostError(this.topic, undefined);
     return p;
   }
 

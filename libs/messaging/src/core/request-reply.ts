@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { CE_HEADERS, describeIssues, type Headers } from '@toolbus/contracts';
+import { describeIssues, type Headers } from '@toolbus/contracts';
 import type { z } from 'zod';
 import type { DeadLetterInfo } from './dispatcher.js';
 import { decodeRecord, encodeRecord } from './envelope.js';
 import { ANY_PAYLOAD } from './payload-reader.js';
-import { RequestFailedError, RequestTimeoutError } from './errors.js';
+import { NonRetryableError, RequestFailedError, RequestTimeoutError } from './errors.js';
 import { busMetrics } from './metrics.js';
+import type { ReplyAddress, ReplyTopics } from './reply-address.js';
 import type { ReplyRouter } from './reply-router.js';
 import { inProducerSpan } from './tracing.js';
 import type { RawRecord, Transport } from './transport.js';
@@ -107,13 +108,6 @@ export function readReply<R>(
   return decoded;
 }
 
-/** Where a reply goes: the request's correlation id, reply topic and reply partition. */
-export interface ReplyAddress {
-  correlationid: string;
-  replyto: string;
-  partition: number | undefined;
-}
-
 /** Sends a reply to the one partition its caller waits on. */
 export async function sendReply<R>(
   transport: Transport,
@@ -140,36 +134,40 @@ export async function sendReply<R>(
 }
 
 /**
- * A request handler as a subscription's parts: `handle` answers each request, and
- * `onDeadLetter` tells the caller at once why a request was parked on the DLQ, which it would
- * otherwise learn only from its timeout.
+ * A request handler as a subscription's parts: `admit` refuses, before anything runs, a request
+ * whose reply address is not one of `topics`; `handle` answers each request; `onDeadLetter`
+ * tells the caller at once why a request was parked on the DLQ, which it would otherwise learn
+ * only from its timeout, unless the address itself was refused: nothing is ever sent there.
  */
 export function answering<T, R>(
   send: (to: ReplyAddress, reply: Reply, key: string | undefined) => Promise<void>,
   handler: RequestHandler<T, R>,
+  topics: ReplyTopics,
 ): {
+  admit: (message: IncomingMessage<unknown>) => void;
   handle: MessageHandler<T>;
   onDeadLetter: (record: RawRecord, info: DeadLetterInfo) => Promise<void>;
 } {
   return {
+    admit: (message) => void topics.address(message.headers),
     handle: async (message) => {
-      const { correlationid, replyto, replypartition } = message.event;
+      const to = topics.address(message.headers);
+      // Before the handler: a request naming a partition that does not exist is never handled.
+      await topics.assertPartition(to);
       const reply = await handler(message);
-      const to = { correlationid: correlationid!, replyto: replyto!, partition: replypartition };
       await send(to, reply, message.key ?? undefined);
     },
     onDeadLetter: async (record, info) => {
-      const headers = record.headers;
-      const correlationid = headers[CE_HEADERS.correlationid];
-      const replyto = headers[CE_HEADERS.replyto];
-      if (!correlationid || !replyto) return;
-      const partition = headers[CE_HEADERS.replypartition];
+      let to: ReplyAddress;
+      try {
+        to = topics.address(record.headers);
+        await topics.assertPartition(to);
+      } catch (error) {
+        if (error instanceof NonRetryableError) return;
+        throw error;
+      }
       await send(
-        {
-          correlationid,
-          replyto,
-          partition: partition === undefined ? undefined : Number(partition),
-        },
+        to,
         { type: REQUEST_FAILED_TYPE, value: { reason: info.reason, attempts: info.attempts } },
         undefined,
       );

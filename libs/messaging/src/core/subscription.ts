@@ -2,12 +2,17 @@ import { dlqTopic } from '@toolbus/contracts';
 import type { Logger } from '@toolbus/observability';
 import { Dispatcher, type DeadLetterInfo, type DispatcherOptions } from './dispatcher.js';
 import { decodeRecord } from './envelope.js';
-import { PoisonMessageError } from './errors.js';
 import type { PayloadReader } from './payload-reader.js';
 import { busMetrics } from './metrics.js';
 import { inConsumerSpan } from './tracing.js';
 import type { ProduceRecord, RawRecord, Transport } from './transport.js';
-import type { MessageHandler, SubscribeOptions, Subscription, SubscriptionStats } from './types.js';
+import type {
+  IncomingMessage,
+  MessageHandler,
+  SubscribeOptions,
+  Subscription,
+  SubscriptionStats,
+} from './types.js';
 
 /** Headers the bus adds when it parks a message on a dead-letter topic. */
 export const DLQ_HEADERS = {
@@ -34,8 +39,11 @@ export interface SubscriptionContext {
 
 /** What `respond()` adds to a plain subscription. */
 export interface ConsumeExtras {
-  /** Park messages without a correlation id and reply topic: they are not requests. */
-  requireReplyTo?: boolean;
+  /**
+   * Checks a decoded message before the dispatcher goes on; what it throws parks the message on
+   * the DLQ at once (requests: a reply address that is missing or not allowed).
+   */
+  admit?: (message: IncomingMessage<unknown>) => void;
   /** Runs after a record was parked on the DLQ. */
   onDeadLetter?: (record: RawRecord, info: DeadLetterInfo) => Promise<void>;
 }
@@ -91,11 +99,7 @@ function decodeStep<T>(
 ): DispatcherOptions<T>['decode'] {
   return (record, signal) => {
     const message = decodeRecord<T>(record, signal, reader);
-    if (extra.requireReplyTo && (!message.event.correlationid || !message.event.replyto)) {
-      throw new PoisonMessageError(
-        'request has no ce_correlationid or ce_replyto header: send requests with MessageBus.request()',
-      );
-    }
+    extra.admit?.(message);
     return message;
   };
 }

@@ -60,6 +60,8 @@ export interface Transport {
    * skipped by a consumer that starts at the log end (Kafka: commit the current end offsets).
    */
   prepareReplyGroup(groupId: string, topic: string): Promise<void>;
+  /** How many partitions a topic has; rejects when it does not exist. */
+  partitionCount(topic: string): Promise<number>;
   isHealthy(): Promise<boolean>;
   close(): Promise<void>;
 }

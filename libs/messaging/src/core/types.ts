@@ -70,6 +70,16 @@ export interface SubscribeOptions<T = unknown> {
   fromBeginning?: boolean;
 }
 
+/** Subscribe options of a responder, and the reply topics it answers on beyond the platform's. */
+export interface RespondOptions<T = unknown> extends SubscribeOptions<T> {
+  /**
+   * Topics this responder may send replies to, on top of the bus's (`REPLY_TOPICS` of
+   * libs/contracts and `BusOptions.replyTopics`). A request naming any other `ce_replyto` is
+   * parked on the DLQ unanswered.
+   */
+  replyTopics?: readonly string[];
+}
+
 /** What a responder returns: the reply's type and payload. */
 export interface Reply<R = unknown> {
   type: string;
@@ -129,8 +139,12 @@ export interface MessageBus {
    * services call it at start-up before reporting ready.
    */
   prepareReplies(replyTopic: string): Promise<void>;
-  /** Answers requests on a topic; the reply goes to the one instance that waits for it. */
-  respond<T, R>(options: SubscribeOptions<T>, handler: RequestHandler<T, R>): Promise<Subscription>;
+  /**
+   * Answers requests on a topic; the reply goes to the one instance that waits for it, and only
+   * to a reply topic: a request naming another (or a partition its topic lacks) is parked on
+   * the DLQ with the reason, unanswered.
+   */
+  respond<T, R>(options: RespondOptions<T>, handler: RequestHandler<T, R>): Promise<Subscription>;
   /** Creates the topics that do not exist yet; existing ones are left as they are. */
   ensureTopics(specs: TopicSpec[]): Promise<void>;
   /** Stops every subscription (finishing in-flight work within the deadline) and disconnects. */

@@ -315,6 +315,14 @@ export class KafkaTransport implements Transport {
     }
   }
 
+  async partitionCount(topic: string): Promise<number> {
+    const admin = await this.getAdmin();
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const count = topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+    if (count === 0) throw new Error(`topic ${topic} has no partitions (does it exist?)`);
+    return count;
+  }
+
   async isHealthy(): Promise<boolean> {
     try {
       const admin = await this.getAdmin();

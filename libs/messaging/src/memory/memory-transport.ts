@@ -99,6 +99,16 @@ export class MemoryBroker {
     return this.topics.has(name);
   }
 
+  /** How many partitions a topic has; throws when it does not exist. */
+  partitionCount(name: string): number {
+    return this.topic(name).partitions.length;
+  }
+
+  /** Records ever appended to a topic, consumed or not (for tests: proves nothing was written). */
+  written(name: string): number {
+    return this.topic(name).partitions.reduce((n, p) => n + p.end, 0);
+  }
+
   /** Records currently held for a topic (for tests: proves trimming keeps memory bounded). */
   retained(topic: string): number {
     return this.topic(topic).partitions.reduce((n, p) => n + p.records.length, 0);
@@ -321,6 +331,10 @@ export class MemoryTransport implements Transport {
 
   async prepareReplyGroup(): Promise<void> {
     // Groups start where the topic ends only when asked to; reply groups read from the start.
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    return this.broker.partitionCount(topic);
   }
 
   async isHealthy(): Promise<boolean> {

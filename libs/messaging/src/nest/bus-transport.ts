@@ -28,6 +28,8 @@ export interface BusHandlerOptions {
   schema?: z.ZodType;
   types?: string[];
   retry?: RetryPolicy;
+  /** `@OnRequest` only: reply topics beyond the bus's that this responder answers on. */
+  replyTopics?: readonly string[];
 }
 
 /** The Nest execution context of a bus handler: `@Ctx() ctx: BusContext`. */
@@ -99,6 +101,7 @@ export class BusTransport extends Server implements CustomTransportStrategy {
           schema: extras.schema,
           types: extras.types,
           retry: extras.retry,
+          replyTopics: extras.replyTopics,
         };
         const invoke = async (message: IncomingMessage): Promise<unknown> => {
           const result = await handler(message.value, new BusContext([message]));

@@ -45,7 +45,7 @@ class OrdersController {
     this.ledger.priced.push({ order, version: ctx.getMessage().kind?.version });
   }
 
-  @OnRequest('quotes', { schema: Order })
+  @OnRequest('quotes', { schema: Order, replyTopics: ['replies'] })
   async quote(@Payload() order: Order) {
     if (order.id === 'boom') throw new Error('pricing engine unavailable');
     return { type: ORDER, value: { id: order.id, qty: order.qty, price: order.qty * 10 } };

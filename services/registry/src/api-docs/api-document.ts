@@ -62,7 +62,9 @@ const ok = (name: keyof typeof schemas, description = 'OK') => ({
 const secured = (scope: string) => ({ security: [{ bearer: [scope] }] });
 const errors = {
   '401': problem('No valid bearer token'),
-  '403': problem('A scope is missing (named in the detail)'),
+  '403': problem(
+    'A scope is missing (named in the detail), or the caller is not of the owning team',
+  ),
 };
 const pathParam = (name: string, description: string) => ({
   name,
@@ -230,6 +232,8 @@ export function registryApiDocument(): Record<string, unknown> {
         get: {
           operationId: 'getCatalogSnapshot',
           summary: 'Every served tool with its revision (registry clients’ start-up snapshot)',
+          description:
+            'With registry:catalog (the executors) every served tool; with registry:read alone only the tools whose scopes and region the caller holds.',
           ...secured(RegistryScopes.read),
           responses: { '200': ok('CatalogSnapshot'), ...etagged, ...errors },
         },
@@ -305,6 +309,16 @@ export function registryApiDocument(): Record<string, unknown> {
             '404': problem('No such upstream'),
             '422': problem('The server could not be listed'),
           },
+        },
+      },
+      '/.well-known/jwks.json': {
+        get: {
+          operationId: 'getSigningKeys',
+          summary: 'The public keys change events are signed with (a JWKS)',
+          description:
+            'Readers verify each toolbus.registry.changes event (its detached JWS `signature`) against these keys, reloading them when an event names an unknown kid.',
+          security: [],
+          responses: { '200': { description: 'JSON Web Key Set (Ed25519 public keys)' } },
         },
       },
       '/openapi.json': {

@@ -1,6 +1,5 @@
 import {
   Messages,
-  RegistryScopes,
   Topics,
   type CatalogSnapshot,
   type LifecycleAction,
@@ -14,12 +13,17 @@ import {
 } from '@toolbus/contracts';
 import { Counter, metric } from '@toolbus/observability';
 import type { EntityManager } from '@toolbus/persistence';
-import { hasScope, hasScopes } from '@toolbus/security';
+import type { RegistryChangeSigner } from '@toolbus/registry-client';
+import type { CredentialOrigins } from '@toolbus/security';
 import { ProblemError } from '@toolbus/service-kit';
 import { auditEvent } from '../events/audit.js';
 import { enqueue, type OutboxRelay } from '../events/outbox.js';
 import { hashOf } from './canonical.js';
+import { checkRegistration, isReviewer, seesWholeCatalog, visible } from './catalog-access.js';
+import { auditingRefusals, Refusal } from './refusal.js';
 import { servedDefinition, stateHash, ToolStore, type SearchFilters } from './tool-store.js';
+
+export { isReviewer } from './catalog-access.js';
 
 const TRANSITIONS: Record<LifecycleAction, { from: ToolStatus[]; to: ToolStatus }> = {
   approve: { from: ['draft'], to: 'approved' },
@@ -39,13 +43,6 @@ const changes = () =>
       }),
   );
 
-/** May see drafts and retired versions (reviewers and authors). */
-export function isReviewer(principal: Principal): boolean {
-  return [RegistryScopes.write, RegistryScopes.approve, RegistryScopes.admin].some((s) =>
-    hasScope(principal, s),
-  );
-}
-
 export interface SearchQuery {
   q?: string;
   tags: string[];
@@ -57,31 +54,45 @@ export interface SearchQuery {
 }
 
 /**
- * The catalog's rules: immutable versions, names owned by one team, the lifecycle with four
- * eyes, and for every change an audit event and (for served-state changes) a change event,
- * written in the same transaction as the change.
+ * The catalog's rules: immutable versions, names owned by one team whose members alone publish
+ * them, the lifecycle with four eyes, and for every change an audit event and (for
+ * served-state changes) a signed change event, written in the same transaction as the change.
  */
 export class CatalogService {
   constructor(
     readonly store: ToolStore,
     private readonly relay: OutboxRelay,
+    private readonly signer: Pick<RegistryChangeSigner, 'sign'>,
+    private readonly origins: CredentialOrigins,
   ) {}
 
-  /** Creates a draft version; an identical existing version is a no-op, a different one a 409. */
+  /**
+   * Creates a draft version; an identical existing version is a no-op, a different one a 409.
+   * `author` is whom the draft is recorded as written by (four eyes): the actor, except for an
+   * upstream's syncs, whose drafts are the registrant's.
+   */
   async register(
     actor: Principal,
     definition: RegisterToolRequest,
     source: ToolSource = { kind: 'api' },
     em?: EntityManager,
+    author: Principal = actor,
   ): Promise<RegisterToolResponse> {
     const run = async (tx: EntityManager) => {
+      checkRegistration(actor, definition, source, this.origins);
       const hash = hashOf(definition);
       const owner = await this.store.claimName(tx, definition.name, definition.owner);
       if (owner !== definition.owner)
-        throw new ProblemError(
+        throw new Refusal(
           409,
           'name_taken',
           `tool name "${definition.name}" belongs to team "${owner}"; choose another name`,
+          {
+            actor,
+            action: 'registry.create_version',
+            resource: { kind: 'tool_version', id: `${definition.name}@${definition.version}` },
+            region: definition.region,
+          },
           { issues: [{ pointer: '/name', message: `belongs to team "${owner}"` }] },
         );
       const existing = await this.store.find(tx, definition.name, definition.version, true);
@@ -100,7 +111,7 @@ export class CatalogService {
           { issues: [{ pointer: '/version', message: 'already exists with another definition' }] },
         );
       }
-      const record = await this.store.insert(tx, definition, hash, actor.subject, source);
+      const record = await this.store.insert(tx, definition, hash, author.subject, source);
       await enqueue(tx, [
         auditEvent({
           actor,
@@ -109,7 +120,11 @@ export class CatalogService {
           outcome: 'succeeded',
           region: definition.region,
           hashAfter: stateHash(record),
-          details: { source, definitionHash: hash },
+          details: {
+            source,
+            definitionHash: hash,
+            ...(author.subject !== actor.subject ? { author: author.subject } : {}),
+          },
         }),
       ]);
       return {
@@ -120,7 +135,7 @@ export class CatalogService {
       };
     };
     if (em) return run(em);
-    const result = await this.store.db.transaction(run);
+    const result = await auditingRefusals(this.store.db, () => this.store.db.transaction(run));
     changes().inc({ action: 'create', outcome: result.created ? 'created' : 'unchanged' });
     this.relay.kick();
     return result;
@@ -180,20 +195,22 @@ export class CatalogService {
     const { name, version } = after;
     const revision = await this.store.bumpRevision(tx, name);
     const served = await this.store.served(tx, name);
-    const change: RegistryChanged = {
+    const change = Messages.registryChanged.schema.parse({
       name,
       revision,
       change: { version, status: after.status as RegistryChanged['change']['status'] },
       served: served.map(servedDefinition),
       actor: actor.subject,
       at: new Date().toISOString(),
-    };
+    } satisfies RegistryChanged);
+    // Signed as stored: readers verify the event exactly as the relay will publish it.
+    const signature = await this.signer.sign(change);
     await enqueue(tx, [
       {
         topic: Topics.registryChanges,
         key: name,
         type: Messages.registryChanged.type,
-        payload: Messages.registryChanged.schema.parse(change),
+        payload: { ...change, signature },
       },
       auditEvent({
         actor,
@@ -275,7 +292,9 @@ export class CatalogService {
       owner: query.owner,
       region: query.region,
       statuses: query.status,
-      ...(isReviewer(caller) ? {} : { callerScopes: caller.scopes, callerRegions: caller.regions }),
+      ...(seesWholeCatalog(caller)
+        ? {}
+        : { callerScopes: caller.scopes, callerRegions: caller.regions }),
       after: query.cursor ? decodeCursor(query.cursor) : undefined,
       limit: query.limit,
     };
@@ -288,15 +307,21 @@ export class CatalogService {
     };
   }
 
-  async snapshot(): Promise<CatalogSnapshot> {
+  /**
+   * Every served tool with its revision: all of them for reviewers and registry:catalog
+   * holders (the executors), else only the versions the caller may use.
+   */
+  async snapshot(caller: Principal): Promise<CatalogSnapshot> {
     const snapshot = await this.store.snapshot();
+    const whole = seesWholeCatalog(caller);
     return {
       revision: snapshot.revision,
-      tools: snapshot.tools.map((t) => ({
-        name: t.name,
-        revision: t.revision,
-        served: t.served.map(servedDefinition),
-      })),
+      tools: snapshot.tools.flatMap((t) => {
+        const served = whole ? t.served : t.served.filter((r) => visible(caller, r));
+        return served.length
+          ? [{ name: t.name, revision: t.revision, served: served.map(servedDefinition) }]
+          : [];
+      }),
     };
   }
 }
@@ -332,16 +357,6 @@ function fourEyesDenial(
     reason: `four eyes: ${actor.subject} wrote ${before.name}@${before.version} and cannot approve it; another approver must`,
     record: before,
   };
-}
-
-/**
- * Callers see only tools whose scopes they hold, in their regions; reviewers see every tool,
- * since they must be able to review tools they could not call.
- */
-function visible(caller: Principal, record: ToolVersionRecord): boolean {
-  if (isReviewer(caller)) return true;
-  if (!hasScopes(caller, record.scopes)) return false;
-  return !caller.regions || caller.regions.includes(record.region);
 }
 
 function notFound(name: string, version: string): ProblemError {

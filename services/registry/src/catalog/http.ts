@@ -24,3 +24,24 @@ export async function sendWithEtag(
   }
   await reply.status(200).header('content-type', 'application/json; charset=utf-8').send(json);
 }
+
+/** Longest text a header's quoted-string carries before it is cut (with an ellipsis). */
+const MAX_QUOTED = 512;
+
+/**
+ * `text` as an RFC 9110 quoted-string of printable ASCII: line breaks and other controls
+ * become spaces, other characters outside ASCII `?`, `"` and `\` are escaped, and a long text
+ * is cut. The result is always a valid header value.
+ */
+export function quotedString(text: string): string {
+  const ascii = Array.from(text, (c) => {
+    const code = c.codePointAt(0)!;
+    if (code < 0x20 || code === 0x7f) return ' ';
+    return code > 0x7e ? '?' : c;
+  })
+    .join('')
+    .replace(/ {2,}/g, ' ')
+    .trim();
+  const cut = ascii.length > MAX_QUOTED ? `${ascii.slice(0, MAX_QUOTED - 3)}...` : ascii;
+  return `"${cut.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+}

@@ -9,6 +9,8 @@ export interface RecordedTool {
 /** A source as the next import compares against it. */
 export interface StoredSource {
   kind: string;
+  /** The team that owns it: only its members import it again. */
+  owner: string;
   /** Per tool name. */
   tools: Record<string, RecordedTool>;
 }
@@ -17,6 +19,8 @@ export interface StoredSource {
 export interface SourceWrite {
   name: string;
   kind: 'openapi' | 'mcp';
+  /** The owning team (kept from its first import). */
+  owner: string;
   /** The import options, or the upstream's registration. */
   config: unknown;
   tools: Record<string, RecordedTool>;
@@ -35,7 +39,7 @@ export class SourceStore {
    */
   async lock(em: EntityManager, name: string): Promise<StoredSource | undefined> {
     const [row] = rowsOf<StoredSource>(
-      await em.query('SELECT kind, tools FROM sources WHERE name = $1 FOR UPDATE', [name]),
+      await em.query('SELECT kind, owner, tools FROM sources WHERE name = $1 FOR UPDATE', [name]),
     );
     return row;
   }
@@ -43,8 +47,8 @@ export class SourceStore {
   /** Creates the source or replaces what it records, stamping the sync's time. */
   async save(em: EntityManager, source: SourceWrite): Promise<void> {
     await em.query(
-      `INSERT INTO sources (name, kind, config, tools, document_hash, created_by, last_sync_at, last_sync_error)
-       VALUES ($1, $2, $3, $4, $5, $6, now(), $7)
+      `INSERT INTO sources (name, kind, config, tools, document_hash, created_by, last_sync_at, last_sync_error, owner)
+       VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8)
        ON CONFLICT (name) DO UPDATE SET config = $3, tools = $4, document_hash = $5,
          updated_at = now(), last_sync_at = now(), last_sync_error = $7`,
       [
@@ -55,6 +59,7 @@ export class SourceStore {
         source.documentHash ?? null,
         source.createdBy,
         source.syncError ?? null,
+        source.owner,
       ],
     );
   }

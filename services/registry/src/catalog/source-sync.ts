@@ -6,12 +6,15 @@ import {
   type ToolSource,
 } from '@toolbus/contracts';
 import type { DataSource, EntityManager } from '@toolbus/persistence';
+import { isTeamMember } from '@toolbus/security';
 import { ProblemError } from '@toolbus/service-kit';
 import { auditEvent } from '../events/audit.js';
 import { enqueue, type OutboxRelay } from '../events/outbox.js';
 import { hashOf, nextMinor } from './canonical.js';
 import type { CatalogService } from './catalog.service.js';
+import { teamsOf } from './catalog-access.js';
 import { validateDefinition } from './definition-validator.js';
+import { auditingRefusals, Refusal } from './refusal.js';
 import type { RecordedTool, SourceStore } from './source-store.js';
 import type { ToolStore } from './tool-store.js';
 
@@ -27,6 +30,10 @@ export interface SourceTool {
 export interface SourceUpdate {
   source: string;
   kind: 'openapi' | 'mcp';
+  /** The team owning the source and its tools: the actor must be a member. */
+  owner: string;
+  /** Whom the drafts are written by (four eyes): the actor, or an upstream's registrant. */
+  author?: Principal;
   /** Stored with the source (import options, the upstream's registration). */
   config: unknown;
   documentHash?: string;
@@ -59,6 +66,8 @@ interface SyncPlan {
  * new or changed since the source's last import (1.0.0 for a new name, the next minor version
  * otherwise), nothing for unchanged ones, and a report of removed ones (a reviewer deprecates
  * them; tools are never withdrawn behind their callers' backs). Any failure leaves nothing.
+ * A source belongs to the team that first imported it: only its members import it again, and
+ * a refusal is audited.
  */
 export class SourceSync {
   constructor(
@@ -70,18 +79,33 @@ export class SourceSync {
   ) {}
 
   async apply(actor: Principal, update: SourceUpdate): Promise<ImportDiff> {
+    return auditingRefusals(this.db, () => this.applyChecked(actor, update));
+  }
+
+  private async applyChecked(actor: Principal, update: SourceUpdate): Promise<ImportDiff> {
+    if (!isTeamMember(actor, update.owner))
+      throw new Refusal(
+        403,
+        'not_team_member',
+        `only members of team "${update.owner}" import sources it owns; ${actor.subject}'s teams: ${teamsOf(actor)}`,
+        refusalAudit(actor, update),
+        { issues: [{ pointer: '/owner', message: 'is not one of your teams' }] },
+      );
     // Every tool passes the registry's own validation once, dry run or not, before anything
     // is read or written: a dry run reports what the import would refuse.
     const checked = checkTools(update.tools);
     if (update.dryRun)
-      return this.rolledBack(async (tx) => diffOf(update, await this.plan(tx, update, checked)));
+      return this.rolledBack(async (tx) =>
+        diffOf(update, await this.plan(tx, actor, update, checked)),
+      );
     const diff = await this.db.transaction(async (tx) => {
-      const plan = await this.plan(tx, update, checked);
-      const versions = await this.writeDrafts(tx, actor, plan);
+      const plan = await this.plan(tx, actor, update, checked);
+      const versions = await this.writeDrafts(tx, actor, plan, update.author ?? actor);
       const diff = diffOf(update, plan, versions);
       await this.sources.save(tx, {
         name: update.source,
         kind: update.kind,
+        owner: update.owner,
         config: update.config,
         tools: plan.recorded,
         documentHash: update.documentHash,
@@ -98,6 +122,7 @@ export class SourceSync {
   /** Locks the source and compares its tools with what it recorded at its last import. */
   private async plan(
     tx: EntityManager,
+    actor: Principal,
     update: SourceUpdate,
     checked: CheckedTool[],
   ): Promise<SyncPlan> {
@@ -108,6 +133,21 @@ export class SourceSync {
         'source_kind_mismatch',
         `source "${update.source}" is an ${stored.kind} source, not ${update.kind}`,
       );
+    if (stored && stored.owner !== update.owner) {
+      if (!isTeamMember(actor, stored.owner))
+        throw new Refusal(
+          403,
+          'not_source_owner',
+          `source "${update.source}" belongs to team "${stored.owner}"; only its members import it again (${actor.subject}'s teams: ${teamsOf(actor)})`,
+          refusalAudit(actor, update),
+        );
+      throw new ProblemError(
+        409,
+        'source_owner_mismatch',
+        `source "${update.source}" belongs to team "${stored.owner}"; import it with owner "${stored.owner}"`,
+        { issues: [{ pointer: '/owner', message: `the source belongs to "${stored.owner}"` }] },
+      );
+    }
     const previous = stored?.tools ?? {};
     const recorded: Record<string, RecordedTool> = {};
     const tools = checked.map((entry) => {
@@ -129,13 +169,14 @@ export class SourceSync {
     tx: EntityManager,
     actor: Principal,
     plan: SyncPlan,
+    author: Principal,
   ): Promise<Map<string, string>> {
     const versions = new Map<string, string>();
     for (const { tool, definition, change } of plan.tools) {
       if (change === 'unchanged') continue;
       const latest = await this.tools.latestVersion(tx, definition.name);
       const version = latest ? nextMinor(latest) : '1.0.0';
-      await this.catalog.register(actor, { ...definition, version }, tool.source, tx);
+      await this.catalog.register(actor, { ...definition, version }, tool.source, tx, author);
       versions.set(definition.name, version);
     }
     return versions;
@@ -176,6 +217,15 @@ export class SourceSync {
       });
     return result!.value;
   }
+}
+
+/** What a refused import is audited as: the import's action on the source. */
+function refusalAudit(actor: Principal, update: SourceUpdate) {
+  return {
+    actor,
+    action: update.action,
+    resource: { kind: `${update.kind}_source`, id: update.source },
+  };
 }
 
 /** Every tool validated (the first refusal throws), then no two may become one tool name. */

@@ -25,7 +25,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CatalogService } from './catalog.service.js';
 import { validateDefinition } from './definition-validator.js';
 import { LifecycleBody, SearchParams } from './dto.js';
-import { sendWithEtag } from './http.js';
+import { quotedString, sendWithEtag } from './http.js';
 
 export const CATALOG_PAGE_LIMIT = Symbol('CATALOG_PAGE_LIMIT');
 
@@ -71,10 +71,15 @@ export class ToolsController {
     return result;
   }
 
+  /** With registry:catalog (the executors' token) every served tool, else the caller's own. */
   @Get('catalog')
   @RequireScopes(RegistryScopes.read)
-  async snapshot(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    await sendWithEtag(request, reply, await this.catalog.snapshot());
+  async snapshot(
+    @CurrentPrincipal() caller: Principal,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await sendWithEtag(request, reply, await this.catalog.snapshot(caller));
   }
 
   /** `name` gives the newest approved version; `name@version` that version. */
@@ -192,11 +197,16 @@ export class ToolsController {
   }
 }
 
-function deprecationHeaders(record: ToolVersionRecord): Record<string, string> {
+/**
+ * `Deprecation` and an RFC 9110 `Warning` for a deprecated version. The reason is a reviewer's
+ * free text: in the header it is an ASCII quoted-string (a line break or a character outside
+ * Latin-1 would make Node refuse the header and every read answer 500); the body keeps it whole.
+ */
+export function deprecationHeaders(record: ToolVersionRecord): Record<string, string> {
   if (record.status !== 'deprecated') return {};
-  const why = record.statusReason ? `: ${record.statusReason.replace(/"/g, "'")}` : '';
+  const why = record.statusReason ? `: ${record.statusReason}` : '';
   return {
     deprecation: 'true',
-    warning: `299 toolbus-registry "${record.name}@${record.version} is deprecated${why}"`,
+    warning: `299 toolbus-registry ${quotedString(`${record.name}@${record.version} is deprecated${why}`)}`,
   };
 }

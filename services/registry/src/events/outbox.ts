@@ -55,14 +55,24 @@ const outboxMetrics = {
     ),
 };
 
+/**
+ * Takes the relay's lock for the rest of the transaction, keyed by the schema: advisory locks
+ * are database-wide, and registries in other schemas of the same database (the embedded mode,
+ * tests, a shared server) have outboxes of their own to publish meanwhile.
+ */
+export const OUTBOX_LOCK_SQL =
+  "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.registry.outbox')) AS locked";
+
 const BATCH = 100;
 const KEEP_PUBLISHED_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
  * Publishes committed outbox events in commit order. One relay at a time holds an advisory
- * lock, so replicas never interleave events of one tool (a compacted topic keeps the last one
- * written, which must be the newest). Each commit kicks the relay; a slow poll picks up what a
- * crashed replica left. Delivery is at least once; readers order by revision.
+ * lock (per schema), so replicas never interleave events of one tool (a compacted topic keeps
+ * the last one written, which must be the newest): their ids follow the tool's revisions,
+ * since a change takes the tool's row lock before it numbers its revision and its events.
+ * Each commit kicks the relay; a slow poll picks up what a crashed replica left. Delivery is
+ * at least once; readers order by revision.
  */
 export class OutboxRelay {
   private timer?: NodeJS.Timeout;
@@ -135,9 +145,7 @@ export class OutboxRelay {
   private async drain(): Promise<void> {
     for (;;) {
       const published = await this.db.transaction(async (em) => {
-        const [lock] = rowsOf<{ locked: boolean }>(
-          await em.query("SELECT pg_try_advisory_xact_lock(hashtext('registry.outbox')) AS locked"),
-        );
+        const [lock] = rowsOf<{ locked: boolean }>(await em.query(OUTBOX_LOCK_SQL));
         if (!lock?.locked) return 0;
         const rows = rowsOf<OutboxRow>(
           await em.query(

@@ -6,17 +6,28 @@ import {
 } from '@toolbus/contracts';
 import type { Logger } from '@toolbus/observability';
 import { rowsOf, type DataSource } from '@toolbus/persistence';
-import type { SecretStore } from '@toolbus/security';
+import type { CredentialOrigins, SecretStore } from '@toolbus/security';
 import { ProblemError } from '@toolbus/service-kit';
+import { visible } from '../catalog/catalog-access.js';
 import { hashOf } from '../catalog/canonical.js';
+import { secretIssue } from '../catalog/credential-check.js';
 import type { SourceSync } from '../catalog/source-sync.js';
 import { auditEvent } from '../events/audit.js';
 import { enqueue, type OutboxRelay } from '../events/outbox.js';
+import { defaultScope } from '../imports/default-scope.js';
 import { McpUpstreamConnection, toToolDefinitions } from './mcp/index.js';
+
+/** What an upstream's registration records besides the request. */
+interface UpstreamConfig {
+  upstream: McpUpstreamRequest;
+  tenant: string;
+  /** Who registered it: its syncs' drafts are theirs, so they cannot approve them. */
+  registrant?: Principal;
+}
 
 interface SourceRow {
   name: string;
-  config: { upstream: McpUpstreamRequest; tenant: string };
+  config: UpstreamConfig;
   tools: Record<string, unknown>;
   created_by: string;
   created_at: Date | string;
@@ -27,15 +38,27 @@ interface SourceRow {
 interface Watch {
   /** The registration it watches; a re-registration with other settings replaces the watch. */
   upstream: McpUpstreamRequest;
+  registrant: Principal;
   connection?: McpUpstreamConnection;
   timer: NodeJS.Timeout;
   syncing?: Promise<unknown>;
+}
+
+/** What an {@link UpstreamService} is configured with. */
+export interface UpstreamOptions {
+  /** Commands a stdio upstream may run (MCP_STDIO_COMMANDS). */
+  stdioCommands?: readonly string[];
+  /** Where each secret may be sent (CREDENTIAL_ORIGINS): an upstream's too. */
+  credentialOrigins?: CredentialOrigins;
+  /** The scope of tools of an upstream registered without scopes (IMPORT_DEFAULT_SCOPE). */
+  defaultScope?: string;
 }
 
 /**
  * Upstream MCP servers: registering one lists its tools into drafts; afterwards the registry
  * keeps a connection open and re-lists on `notifications/tools/list_changed`, and on a
  * schedule as a backstop (a server may not send notifications, or the connection may drop).
+ * Every sync's drafts are written in the registrant's name, so four eyes holds for them.
  */
 export class UpstreamService {
   private readonly watches = new Map<string, Watch>();
@@ -47,12 +70,17 @@ export class UpstreamService {
     private readonly secrets: SecretStore,
     private readonly logger: Logger,
     private readonly relay: OutboxRelay,
-    private readonly stdioCommands: readonly string[] = [],
+    private readonly options: UpstreamOptions = {},
   ) {}
+
+  private get stdioCommands(): readonly string[] {
+    return this.options.stdioCommands ?? [];
+  }
 
   /** Watches every registered upstream (at start-up). */
   async start(): Promise<void> {
-    for (const row of await this.rows()) this.watch(row.config.upstream, row.config.tenant);
+    for (const row of await this.rows())
+      this.watch(row.config.upstream, row.config.tenant, registrantOf(row));
   }
 
   async stop(): Promise<void> {
@@ -68,31 +96,55 @@ export class UpstreamService {
     actor: Principal,
     request: McpUpstreamRequest,
   ): Promise<{ upstream: McpUpstreamRecord; diff: ImportDiff }> {
+    // Refused before connecting: the registry itself would send the secret there.
+    const url = request.transport.kind === 'streamable_http' ? request.transport.url : undefined;
+    const issue = secretIssue(
+      this.options.credentialOrigins ?? {},
+      request.credentialsSecret,
+      url,
+      '/credentialsSecret',
+    );
+    if (issue)
+      throw new ProblemError(422, 'credential_origin', `${issue.pointer}: ${issue.message}`, {
+        issues: [issue],
+      });
     const diff = await this.syncOnce(
       actor,
       request,
       actor.tenant,
       true,
+      actor,
       'registry.register_upstream',
     );
     const current = this.watches.get(request.name);
-    if (current && hashOf(current.upstream) !== hashOf(request)) await this.unwatch(request.name);
-    this.watch(request, actor.tenant);
-    return { upstream: await this.get(request.name), diff };
+    if (
+      current &&
+      (hashOf(current.upstream) !== hashOf(request) || current.registrant.subject !== actor.subject)
+    )
+      await this.unwatch(request.name);
+    this.watch(request, actor.tenant, actor);
+    return { upstream: await this.get(actor, request.name), diff };
   }
 
-  /** Lists the upstream's tools now and records what changed. */
+  /**
+   * Lists the upstream's tools now and records what changed: the caller must be of the
+   * owning team; the drafts are the registrant's.
+   */
   async syncNow(actor: Principal, name: string): Promise<ImportDiff> {
     const row = await this.row(name);
-    return this.syncOnce(actor, row.config.upstream, row.config.tenant, true);
+    return this.syncOnce(actor, row.config.upstream, row.config.tenant, true, registrantOf(row));
   }
 
-  async list(): Promise<McpUpstreamRecord[]> {
-    return (await this.rows()).map(toRecord);
+  /** The upstreams the caller may see: those whose tools' scopes (and region) it holds. */
+  async list(caller: Principal): Promise<McpUpstreamRecord[]> {
+    return (await this.rows()).map(toRecord).filter((r) => this.visible(caller, r));
   }
 
-  async get(name: string): Promise<McpUpstreamRecord> {
-    return toRecord(await this.row(name));
+  async get(caller: Principal, name: string): Promise<McpUpstreamRecord> {
+    const record = toRecord(await this.row(name));
+    if (!this.visible(caller, record))
+      throw new ProblemError(404, 'not_found', `no upstream MCP server "${name}"`);
+    return record;
   }
 
   /** Stops watching; the tools it created stay until reviewers deprecate or retire them. */
@@ -115,6 +167,17 @@ export class UpstreamService {
     this.relay.kick();
   }
 
+  /** The scopes the upstream's tools need: its own, else the default scope. */
+  private scopesOf(upstream: Pick<McpUpstreamRequest, 'name' | 'scopes'>): string[] {
+    if (upstream.scopes.length) return upstream.scopes;
+    return [defaultScope(this.options.defaultScope ?? '{source}:use', upstream.name)];
+  }
+
+  /** Whether the caller may see the upstream: as it may see the upstream's tools. */
+  private visible(caller: Principal, record: McpUpstreamRecord): boolean {
+    return visible(caller, { region: record.region, scopes: this.scopesOf(record) });
+  }
+
   /** True while a connection to the upstream is open to hear list_changed. */
   isWatching(name: string): boolean {
     const connection = this.watches.get(name)?.connection;
@@ -134,6 +197,7 @@ export class UpstreamService {
     upstream: McpUpstreamRequest,
     tenant: string,
     strict: boolean,
+    registrant: Principal,
     action = 'registry.sync_upstream',
   ): Promise<ImportDiff> {
     let tools;
@@ -162,16 +226,23 @@ export class UpstreamService {
     } finally {
       if (connection !== open) await connection.close().catch(() => undefined);
     }
-    const { definitions, skipped } = toToolDefinitions(upstream, tools);
+    // A server registered without scopes does not serve everybody: its tools get the default.
+    const { definitions, skipped } = toToolDefinitions(
+      { ...upstream, scopes: this.scopesOf(upstream) },
+      tools,
+    );
     for (const s of skipped)
       this.logger.warn(
         { upstream: upstream.name, tool: s.tool, reason: s.reason },
         'upstream tool skipped',
       );
+    const config: UpstreamConfig = { upstream, tenant, registrant };
     return this.sync.apply(actor, {
       source: upstream.name,
       kind: 'mcp',
-      config: { upstream, tenant },
+      owner: upstream.owner,
+      author: registrant,
+      config,
       documentHash: hashOf(tools),
       tools: definitions.map((d) => ({
         operation: `${upstream.name}/${d.upstreamTool}`,
@@ -186,17 +257,17 @@ export class UpstreamService {
     });
   }
 
-  private watch(upstream: McpUpstreamRequest, tenant: string): void {
+  private watch(upstream: McpUpstreamRequest, tenant: string, registrant: Principal): void {
     if (this.stopped || this.watches.has(upstream.name)) return;
-    const system: Principal = { subject: 'registry', kind: 'service', tenant, scopes: [] };
     const watch: Watch = {
       upstream,
+      registrant,
       timer: setInterval(() => trigger('schedule'), upstream.syncIntervalSeconds * 1000),
     };
     watch.timer.unref();
     const trigger = (why: string) => {
       if (watch.syncing || this.stopped) return;
-      watch.syncing = this.syncOnce(system, upstream, tenant, false)
+      watch.syncing = this.syncOnce(registrant, upstream, tenant, false, registrant)
         .then((diff) =>
           this.logger.info(
             {
@@ -275,6 +346,22 @@ export class UpstreamService {
     if (!row) throw new ProblemError(404, 'not_found', `no upstream MCP server "${name}"`);
     return row;
   }
+}
+
+/**
+ * Who registered the upstream. A registration older than this record was accepted before
+ * teams were checked: its registrant counts as a member of the owning team.
+ */
+function registrantOf(row: SourceRow): Principal {
+  return (
+    row.config.registrant ?? {
+      subject: row.created_by,
+      kind: 'user',
+      tenant: row.config.tenant,
+      scopes: [],
+      teams: [row.config.upstream.owner],
+    }
+  );
 }
 
 function toRecord(row: SourceRow): McpUpstreamRecord {

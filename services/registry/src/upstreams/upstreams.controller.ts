@@ -29,10 +29,11 @@ import { UpstreamService } from './upstream.service.js';
 export class UpstreamsController {
   constructor(@Inject(UpstreamService) private readonly upstreams: UpstreamService) {}
 
+  /** Filtered like the catalog: the upstreams whose tools the caller may see. */
   @Get()
   @RequireScopes(RegistryScopes.read)
-  async list(): Promise<{ items: McpUpstreamRecord[] }> {
-    return { items: await this.upstreams.list() };
+  async list(@CurrentPrincipal() caller: Principal): Promise<{ items: McpUpstreamRecord[] }> {
+    return { items: await this.upstreams.list(caller) };
   }
 
   @Post()
@@ -49,8 +50,11 @@ export class UpstreamsController {
 
   @Get(':name')
   @RequireScopes(RegistryScopes.read)
-  async get(@Param('name') name: string): Promise<McpUpstreamRecord> {
-    return this.upstreams.get(name);
+  async get(
+    @Param('name') name: string,
+    @CurrentPrincipal() caller: Principal,
+  ): Promise<McpUpstreamRecord> {
+    return this.upstreams.get(caller, name);
   }
 
   @Post(':name/sync')

@@ -48,7 +48,7 @@ describe('CRM tools over Kafka on PostgreSQL: failures the model must be able to
         subject: 'bob@acme.example',
         kind: 'user',
         tenant: 'acme',
-        scopes: ['crm:write'],
+        scopes: ['crm:read', 'crm:write'],
       },
     });
   const send = (c: ToolCallRequested) => caller.call(service, c, { timeoutMs: 30_000 });

@@ -1,7 +1,7 @@
 import { Messages, type ToolCallRequested } from '@toolbus/contracts';
 import { openDatabase } from '@toolbus/persistence';
 import { completedOf, infraFromEnv, uniqueName } from '@toolbus/testing';
-import { startToolCaller } from '@toolbus/testing-bus';
+import { grantEnv, startToolCaller } from '@toolbus/testing-bus';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startConsumerProcess, type ConsumerProcess } from './consumer-process.js';
 
@@ -34,6 +34,11 @@ describe('crm consumer process', () => {
     const q = await start({ DATABASE_URL: 'mysql://db.internal/crm' });
     expect(await q.exited).toBe(1);
     expect(q.output()).toContain('database URL must start with postgres:// or pglite://');
+    // No keys to verify call grants with: it refuses to start rather than trust every call.
+    const r = await start({ DATABASE_URL: 'pglite://memory' });
+    expect(await r.exited).toBe(1);
+    expect(r.output()).toContain('CALL_GRANT_JWKS_FILE: is required (or CALL_GRANT_JWKS_URL)');
+    expect(r.output()).not.toContain('    at ');
   });
 
   it('serves probes and metrics, answers over Kafka, and exits 0 on SIGTERM', async () => {
@@ -42,6 +47,7 @@ describe('crm consumer process', () => {
       DATABASE_URL: databaseUrl,
       DATABASE_SCHEMA: schema,
       LOG_LEVEL: 'warn',
+      ...grantEnv(),
     });
     await p.ready();
     expect(await (await fetch(`${p.managementUrl}/health/live`)).json()).toEqual({ status: 'ok' });

@@ -3,8 +3,8 @@ import { Messages, ToolCallCompleted, type ToolCallRequested } from '@toolbus/co
 import { createLogger } from '@toolbus/observability';
 import { openDatabase, type DataSource } from '@toolbus/persistence';
 import { infraFromEnv, uniqueName } from '@toolbus/testing';
-import { startToolCaller, type ToolAnswer, type ToolCaller } from '@toolbus/testing-bus';
-import { CreateToolCallDedup1732406400000 } from '@toolbus/tool-sdk';
+import { grantEnv, startToolCaller, type ToolAnswer, type ToolCaller } from '@toolbus/testing-bus';
+import { toolSdkMigrations } from '@toolbus/tool-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crmMigrations } from '../src/index.js';
 import { startConsumerProcess, type ConsumerProcess } from './consumer-process.js';
@@ -33,6 +33,7 @@ describe('update_credit_limit delivered five times across a consumer crash (real
     LOG_LEVEL: 'warn',
     // A dead member's partitions move on after this; it bounds how long the redelivery waits.
     KAFKA_SESSION_TIMEOUT_MS: '6000',
+    ...grantEnv(),
     ...extra,
   });
 
@@ -40,7 +41,7 @@ describe('update_credit_limit delivered five times across a consumer crash (real
     db = await openDatabase({
       url: databaseUrl,
       schema,
-      migrations: [CreateToolCallDedup1732406400000, ...crmMigrations],
+      migrations: [...toolSdkMigrations, ...crmMigrations],
     });
     caller = await startToolCaller({ logger, name: 'crm-caller' });
   });

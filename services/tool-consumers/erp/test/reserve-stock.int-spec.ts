@@ -58,7 +58,7 @@ describe('reserve_stock under contention (real Kafka and PostgreSQL)', () => {
         subject: 'order-service',
         kind: 'service',
         tenant: 'acme',
-        scopes: ['erp:write'],
+        scopes: ['erp:read', 'erp:write'],
       },
     });
     return caller.call(service, call, { timeoutMs: 60_000 });

@@ -14,7 +14,7 @@ import {
   uniqueName,
   waitFor,
 } from '@toolbus/testing';
-import { startToolCaller } from '@toolbus/testing-bus';
+import { grantEnv, startToolCaller } from '@toolbus/testing-bus';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startConsumerProcess, type ConsumerProcess } from './consumer-process.js';
@@ -94,6 +94,8 @@ describe('http-executor process', () => {
       DATABASE_URL: databaseUrl,
       DATABASE_SCHEMA: registrySchema,
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      AUTH_ALLOW_SHARED_KEY: 'true',
+      CREDENTIAL_ORIGINS: JSON.stringify({ 'erp-api': [new URL(upstream.url).origin] }),
       LOG_LEVEL: 'warn',
     });
     processes.push(registry);
@@ -102,6 +104,7 @@ describe('http-executor process', () => {
     const importer = await issueToken({
       sub: 'integrator',
       scopes: ['registry:write', 'registry:read'],
+      teams: ['team-erp'],
     });
     const approver = await issueToken({
       sub: 'reviewer',
@@ -148,18 +151,30 @@ describe('http-executor process', () => {
       REGISTRY_TOKEN: await issueToken({
         sub: 'http-executor',
         kind: 'service',
-        scopes: ['registry:read'],
+        scopes: ['registry:read', 'registry:catalog'],
       }),
       SECRETS_DIR: secrets.dir,
       LOG_LEVEL: 'info',
+      ...grantEnv(),
     });
     await p.ready();
 
+    // The caller holds the scopes the import gave the tool: the executor checks them on the grant.
+    const scopes = (
+      (await (
+        await fetch(`${registry.url}${RegistryPaths.tool(first.name)}`, {
+          headers: { authorization: `Bearer ${importer}` },
+        })
+      ).json()) as { scopes: string[] }
+    ).scopes;
     const caller = await startToolCaller({ name: 'e2e-caller' });
+    const principal = { subject: 'alice', kind: 'user' as const, tenant: 'acme', scopes };
     const call = () =>
-      caller.call('http-executor', toolCall(first.name, { sku: 'A-100' }, { deadlineMs: 30_000 }), {
-        timeoutMs: 30_000,
-      });
+      caller.call(
+        'http-executor',
+        toolCall(first.name, { sku: 'A-100' }, { deadlineMs: 30_000, principal }),
+        { timeoutMs: 30_000 },
+      );
     try {
       const reply = await call();
       expect(reply.event.type, JSON.stringify(reply.value)).toBe(Messages.toolCallCompleted.type);

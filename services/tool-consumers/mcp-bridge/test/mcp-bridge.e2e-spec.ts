@@ -17,7 +17,7 @@ import {
   uniqueName,
   type ServiceProcess,
 } from '@toolbus/testing';
-import { startToolCaller } from '@toolbus/testing-bus';
+import { grantEnv, startToolCaller } from '@toolbus/testing-bus';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -75,6 +75,8 @@ describe('mcp-bridge process', () => {
       DATABASE_URL: databaseUrl,
       DATABASE_SCHEMA: `${schema}_registry`,
       AUTH_JWT_SECRET: TEST_JWT_SECRET,
+      AUTH_ALLOW_SHARED_KEY: 'true',
+      CREDENTIAL_ORIGINS: JSON.stringify({ 'docs-mcp': [new URL(upstream.url).origin] }),
       SECRETS_DIR: secrets,
     });
     await registry.ready();
@@ -89,6 +91,7 @@ describe('mcp-bridge process', () => {
     const admin = await issueToken({
       sub: 'platform-admin',
       scopes: ['registry:admin', 'registry:read'],
+      teams: ['team-docs'],
     });
     const approver = await issueToken({
       sub: 'reviewer',
@@ -119,10 +122,11 @@ describe('mcp-bridge process', () => {
       REGISTRY_TOKEN: await issueToken({
         sub: 'mcp-bridge',
         kind: 'service',
-        scopes: ['registry:read'],
+        scopes: ['registry:read', 'registry:catalog'],
       }),
       SECRETS_DIR: secrets,
       LOG_LEVEL: 'info',
+      ...grantEnv(),
     });
     await bridge.ready();
 
@@ -130,7 +134,14 @@ describe('mcp-bridge process', () => {
     try {
       const reply = await caller.call(
         'mcp-bridge',
-        toolCall(add.name, { a: 2, b: 40 }, { deadlineMs: 30_000 }),
+        toolCall(
+          add.name,
+          { a: 2, b: 40 },
+          {
+            deadlineMs: 30_000,
+            principal: { subject: 'alice', kind: 'user', tenant: 'acme', scopes: ['docs:read'] },
+          },
+        ),
         // A caller's credentials riding along must never reach the upstream.
         { headers: { authorization: 'Bearer callers-own-token' }, timeoutMs: 30_000 },
       );

@@ -1,6 +1,7 @@
 import type { MigrationInterface } from '@toolbus/persistence';
 import { CreateAccounts1732579200000 } from './1732579200000-create-accounts.js';
 import { SeedAccounts1732579260000 } from './1732579260000-seed-accounts.js';
+import { HistoryByTenant1767225660000 } from './1767225660000-history-by-tenant.js';
 
 export { SEED_ACCOUNTS } from './1732579260000-seed-accounts.js';
 
@@ -8,4 +9,5 @@ export { SEED_ACCOUNTS } from './1732579260000-seed-accounts.js';
 export const crmMigrations: Array<new () => MigrationInterface> = [
   CreateAccounts1732579200000,
   SeedAccounts1732579260000,
+  HistoryByTenant1767225660000,
 ];

@@ -1,4 +1,5 @@
 import { completedOf, failureOf, toolCall, uniqueName } from '@toolbus/testing';
+import { grantEnv, withTestGrant } from '@toolbus/testing-bus';
 import {
   runToolConsumer,
   toToolDefinition,
@@ -73,6 +74,7 @@ describe('CRM tools on an in-process database (PGlite)', () => {
           PORT: '0',
           MANAGEMENT_PORT: '0',
           LOG_LEVEL: 'silent',
+          ...grantEnv(),
         },
       },
     );
@@ -86,7 +88,8 @@ describe('CRM tools on an in-process database (PGlite)', () => {
     input: Record<string, unknown>,
     key = uniqueName('key'),
   ): Promise<ToolReply> =>
-    consumer.runtime.invoke(
+    withTestGrant(
+      'crm',
       toolCall(tool, input, {
         key,
         deadlineMs: 5_000,
@@ -97,8 +100,7 @@ describe('CRM tools on an in-process database (PGlite)', () => {
           scopes: ['crm:read', 'crm:write'],
         },
       }),
-      'http',
-    );
+    ).then((call) => consumer.runtime.invoke(call, 'http'));
   const ok = completedOf;
   const error = failureOf;
   const limitOf = async (id: string) =>
@@ -256,6 +258,7 @@ describe('CRM tools on an in-process database (PGlite)', () => {
           reason: 'annual review',
           idempotency_key: key,
           changed_by: 'carol@acme.example',
+          tenant: 'acme',
         }),
       ]);
       expect(await limitOf('cus_003')).toBe('82500.50');

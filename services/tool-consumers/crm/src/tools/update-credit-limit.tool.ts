@@ -77,8 +77,8 @@ export function updateCreditLimitTool(settings: { maxCreditLimit: number }): Too
         const [history] = rowsOf<{ id: number }>(
           await em.query(
             `INSERT INTO account_history
-               (account_id, field, old_value, new_value, reason, idempotency_key, changed_by)
-             VALUES ($1, 'credit_limit', $2, $3, $4, $5, $6) RETURNING id`,
+               (account_id, field, old_value, new_value, reason, idempotency_key, changed_by, tenant)
+             VALUES ($1, 'credit_limit', $2, $3, $4, $5, $6, $7) RETURNING id`,
             [
               input.customer_id,
               account.credit_limit,
@@ -86,6 +86,7 @@ export function updateCreditLimitTool(settings: { maxCreditLimit: number }): Too
               input.reason,
               ctx.idempotencyKey,
               ctx.principal.subject,
+              ctx.tenant,
             ],
           ),
         );

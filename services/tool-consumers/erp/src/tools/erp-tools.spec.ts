@@ -1,4 +1,5 @@
 import { completedOf, failureOf, toolCall, uniqueName } from '@toolbus/testing';
+import { grantEnv, withTestGrant } from '@toolbus/testing-bus';
 import {
   runToolConsumer,
   toToolDefinition,
@@ -61,6 +62,7 @@ describe('ERP tools on an in-process database (PGlite)', () => {
           PORT: '0',
           MANAGEMENT_PORT: '0',
           LOG_LEVEL: 'silent',
+          ...grantEnv(),
         },
       },
     );
@@ -74,14 +76,19 @@ describe('ERP tools on an in-process database (PGlite)', () => {
     input: Record<string, unknown>,
     key = uniqueName('key'),
   ): Promise<ToolReply> =>
-    consumer.runtime.invoke(
+    withTestGrant(
+      'erp',
       toolCall(tool, input, {
         key,
         deadlineMs: 5_000,
-        principal: { subject: 'order-service', kind: 'service', tenant: 'acme', scopes: [] },
+        principal: {
+          subject: 'order-service',
+          kind: 'service',
+          tenant: 'acme',
+          scopes: ['erp:read', 'erp:write'],
+        },
       }),
-      'http',
-    );
+    ).then((call) => consumer.runtime.invoke(call, 'http'));
   const ok = completedOf;
   const error = failureOf;
   const level = async (sku: string, warehouse: string) =>

@@ -10,7 +10,7 @@ import {
 } from '@toolbus/contracts';
 import { createMemoryBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
-import { RegistryView } from '@toolbus/registry-client';
+import { RegistryChangeSigner, RegistryView } from '@toolbus/registry-client';
 import { waitFor } from '@toolbus/testing';
 import { describe, expect, it } from 'vitest';
 import type { McpToolExecutor } from '../bridge/mcp-tool-executor.js';
@@ -111,9 +111,13 @@ describe('McpToolProvider', () => {
       revision: 1,
       tools: [{ name: 'demo_echo', revision: 1, served: [definition('demo_echo')] }],
     };
-    const registry = createServer((_req, res) => {
+    // Changes are applied only when the registry signed them: it serves its keys too.
+    const signer = await RegistryChangeSigner.generate();
+    const registry = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(snapshot));
+      if (req.url === '/.well-known/jwks.json')
+        void signer.jwks().then((k) => res.end(JSON.stringify(k)));
+      else res.end(JSON.stringify(snapshot));
     });
     await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
     const bus = createMemoryBus({ serviceName: 'mcp-bridge-test', logger });
@@ -146,7 +150,7 @@ describe('McpToolProvider', () => {
       await bus.publish(Topics.registryChanges, {
         type: Messages.registryChanged.type,
         key: 'demo_echo',
-        value: changed,
+        value: { ...changed, signature: await signer.sign(changed) },
       });
       const after = await waitFor(() => {
         const tool = provider.get('demo_echo');

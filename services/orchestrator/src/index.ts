@@ -1,0 +1,3 @@
+export { loadOrchestratorConfig, orchestratorConfig, type OrchestratorConfig } from './config.js';
+export { orchestratorService } from './orchestrator.service.js';
+export { callKey } from './asks/agent-loop.js';

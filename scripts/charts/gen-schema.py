@@ -418,7 +418,7 @@ SCHEMA = closed(
                 "resources": RESOURCES,
             }
         ),
-        # Only the coming gateway and orchestrator use Redis; no service that exists reads REDIS_URL.
+        # The orchestrator and the coming gateway use Redis.
         "gateway": service(
             redis=BOOL,
             publicUrl=url(),
@@ -455,7 +455,21 @@ SCHEMA = closed(
             redis=BOOL,
             database=BOOL,
             migrationCommand=COMMAND,
-            syncToolTimeoutMs=integer(100, 60000),
+            auditLedger=closed({"enabled": BOOL}),
+            callGrantKey=closed(
+                {
+                    "secret": {"type": "string", "anyOf": [{"const": ""}, {"pattern": DNS_SUBDOMAIN, "maxLength": 253}]},
+                    "key": string(pattern=SECRET_KEY),
+                    "verificationKeysKey": {"type": "string", "anyOf": [{"const": ""}, {"pattern": SECRET_KEY}]},
+                }
+            ),
+            gatewayJwksUrl=url(),
+            registryToken=closed(
+                {
+                    "name": {"type": "string", "anyOf": [{"const": ""}, {"pattern": DNS_SUBDOMAIN, "maxLength": 253}]},
+                    "key": {"type": "string", "anyOf": [{"const": ""}, {"pattern": SECRET_KEY}]},
+                }
+            ),
         ),
         "registry": service(
             database=BOOL,

@@ -223,6 +223,9 @@ Rendered once, from templates/validate.yaml.
 {{- fail (printf "toolConsumers[%s].topic is %q but a consumer named %q reads tool_requests.%s (topic names derive from the service name in libs/contracts)" .name .topic .name .name) -}}
 {{- end -}}
 {{- end -}}
+{{- if and $v.orchestrator.enabled (not $v.orchestrator.callGrantKey.secret) -}}
+{{- fail "orchestrator.callGrantKey.secret is empty: the orchestrator signs every tool call with that Ed25519 key and refuses to start without it (openssl genpkey -algorithm ed25519)" -}}
+{{- end -}}
 {{- $ms := $v.modelShim -}}
 {{- if $ms.enabled -}}
 {{- $routes := include "toolbus.modelRoutes" . -}}

@@ -1,3 +1,4 @@
+import type { SafeError } from './common.js';
 import { z } from 'zod';
 
 /**
@@ -133,6 +134,23 @@ export function describeIssues(error: z.ZodError): string {
     .slice(0, 10)
     .map((i) => `${jsonPointer(i.path)}: ${i.message}`)
     .join('; ');
+}
+
+/**
+ * The answer to a message that is not what it claims to be: a `validation` SafeError named
+ * `code`, its message saying what (`the ask is invalid: /question ...`), one issue per bad
+ * field (at most 100) with a JSON pointer, so the sender can correct each.
+ */
+export function validationError(code: string, what: string, error: z.ZodError): SafeError {
+  return {
+    class: 'validation',
+    code,
+    message: `${what}: ${describeIssues(error)}`.slice(0, 2000),
+    retryable: false,
+    issues: error.issues
+      .slice(0, 100)
+      .map((i) => ({ pointer: jsonPointer(i.path), message: i.message })),
+  };
 }
 
 /** RFC 6901 JSON pointer for a path; the empty path is the whole document ("/"). */

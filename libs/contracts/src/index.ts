@@ -26,6 +26,7 @@ export {
   CE_HEADERS,
   CloudEventAttributes,
   describeIssues,
+  validationError,
   fromCloudEventHeaders,
   InvalidEnvelopeError,
   jsonPointer,

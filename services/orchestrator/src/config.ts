@@ -50,6 +50,11 @@ export const orchestratorOwnConfig = {
     description:
       "`kid` of the signing key, as the consumers' JWKS names it (default the JWK's own kid)",
   },
+  CALL_GRANT_VERIFICATION_KEYS_FILE: {
+    schema: env.optional(env.string()),
+    description:
+      'A JWKS of extra public keys served beside the signing key at /.well-known/jwks.json (the next and the previous key during a rotation)',
+  },
   CALL_GRANT_ISSUER: {
     schema: env.string(),
     default: 'toolbus-orchestrator',

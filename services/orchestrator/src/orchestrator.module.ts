@@ -17,6 +17,7 @@ import { AuditPublisher } from './audit/audit-publisher.js';
 import { ToolCatalog } from './catalog/tool-catalog.js';
 import { Dispatcher } from './calls/dispatcher.js';
 import { grantIssuer } from './calls/grant-issuer.js';
+import { CallGrantKeys, CallGrantKeysController } from './calls/grant-keys.controller.js';
 import { isToolFailure, ToolCallsService } from './calls/tool-calls.service.js';
 import type { OrchestratorConfig } from './config.js';
 import { EdgeTrust } from './edge/edge-trust.js';
@@ -63,6 +64,8 @@ export async function orchestratorModule(
     issuer: config.CALL_GRANT_ISSUER,
     ...(config.CALL_GRANT_KEY_ID ? { kid: config.CALL_GRANT_KEY_ID } : {}),
   });
+  const grantKeys = new CallGrantKeys(signer, config.CALL_GRANT_VERIFICATION_KEYS_FILE);
+  await grantKeys.check();
   const trust = EdgeTrust.fromConfig(config);
   await trust.check();
   // Answers to this instance's calls come back on its own reply partitions.
@@ -130,11 +133,18 @@ export async function orchestratorModule(
   );
   return {
     module: OrchestratorModule,
-    controllers: [AskConsumer, AskController, InvocationConsumer, InvocationController],
+    controllers: [
+      AskConsumer,
+      AskController,
+      InvocationConsumer,
+      InvocationController,
+      CallGrantKeysController,
+    ],
     providers: [
       { provide: AskService, useValue: asks },
       { provide: AskRecords, useValue: records },
       { provide: EdgeTrust, useValue: trust },
+      { provide: CallGrantKeys, useValue: grantKeys },
       {
         provide: InvocationService,
         useValue: new InvocationService(tools, catalog, trust, settingsOf),

@@ -12,6 +12,9 @@ annotations, for people and tooling.
 {{- include "toolbus.init" . -}}
 {{- $registry := include "toolbus.enabled" (dict "root" $root "name" "registry") -}}
 {{- $config := dict "TOOL_HTTP_URL" (include "toolbus.url" (dict "root" $root "name" .name "tier" "tools")) -}}
+{{- /* Every call is verified against the orchestrator's grant keys; without an orchestrator, none runs. */ -}}
+{{- $orchestrator := include "toolbus.enabled" (dict "root" $root "name" "orchestrator") -}}
+{{- $_ := set $config "CALL_GRANT_JWKS_URL" (printf "%s/.well-known/jwks.json" (include "toolbus.url" (dict "root" $root "name" "orchestrator"))) -}}
 {{- if $registry }}{{ $_ := set $config "REGISTRY_URL" (include "toolbus.url" (dict "root" $root "name" "registry")) }}{{ end -}}
 {{- $_ := set . "credentialSecrets" (.v.credentialSecrets | default list) -}}
 {{- if .credentialSecrets }}{{ $_ := set $config "SECRETS_DIR" (include "toolbus.secretsDir" $root) }}{{ end -}}
@@ -30,5 +33,8 @@ secrets.registryToken (perService), or the entry's own registryToken {name, key}
 {{- if include "toolbus.enabled" (dict "root" $root "name" "orchestrator") -}}
 {{- $_ := set . "ingressFrom" (list (include "toolbus.componentPeer" (dict "root" $root "name" "orchestrator") | fromYaml)) -}}
 {{- end -}}
-{{- if $registry }}{{ $_ := set . "egressTo" (list (include "toolbus.componentPeer" (dict "root" $root "name" "registry") | fromYaml)) }}{{ end -}}
+{{- $egress := list -}}
+{{- if $registry }}{{ $egress = append $egress (include "toolbus.componentPeer" (dict "root" $root "name" "registry") | fromYaml) }}{{ end -}}
+{{- if $orchestrator }}{{ $egress = append $egress (include "toolbus.componentPeer" (dict "root" $root "name" "orchestrator") | fromYaml) }}{{ end -}}
+{{- $_ := set . "egressTo" $egress -}}
 {{- end }}

@@ -1,8 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import {
-  describeIssues,
-  jsonPointer,
+  validationError,
   Messages,
   ModelRequest,
   Topics,
@@ -35,15 +34,7 @@ export class CompletionConsumer {
       const failure: ModelFailed = {
         contextId: contextId.length >= 8 ? contextId.slice(0, 128) : 'unknown-context',
         attempts: 0,
-        error: {
-          class: 'validation',
-          code: 'invalid_model_request',
-          message: `invalid model request: ${describeIssues(parsed.error)}`.slice(0, 2000),
-          retryable: false,
-          issues: parsed.error.issues
-            .slice(0, 100)
-            .map((i) => ({ pointer: jsonPointer(i.path), message: i.message })),
-        },
+        error: validationError('invalid_model_request', 'invalid model request', parsed.error),
       };
       return { type: Messages.modelFailed.type, value: failure };
     }

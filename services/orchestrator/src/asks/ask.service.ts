@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   AskRequested,
-  jsonPointer,
+  validationError,
   type AskCompleted,
   type AskFailed,
   type SafeError,
@@ -48,18 +48,7 @@ export class AskService {
       };
     };
     if (!parsed.success)
-      return fail(delivery.id, {
-        class: 'validation',
-        code: 'invalid_ask',
-        message: `the ask is invalid: ${parsed.error.issues
-          .slice(0, 5)
-          .map((i) => `${jsonPointer(i.path)} ${i.message}`)
-          .join('; ')}`.slice(0, 2000),
-        retryable: false,
-        issues: parsed.error.issues
-          .slice(0, 100)
-          .map((i) => ({ pointer: jsonPointer(i.path), message: i.message })),
-      });
+      return fail(delivery.id, validationError('invalid_ask', 'the ask is invalid', parsed.error));
     const ask = parsed.data;
     if (!ask.askId)
       return fail(delivery.id, {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { context, propagation } from '@opentelemetry/api';
 import {
   Messages,
   type SafeError,
@@ -147,6 +148,9 @@ export class Dispatcher {
   ): Promise<DispatchOutcome> {
     const { tool, deadline, ...body } = call;
     const remaining = Math.max(1, Date.parse(deadline) - Date.now());
+    // The consumer's span continues the tool call's trace, as it does over Kafka.
+    const traceHeaders: Record<string, string> = {};
+    propagation.inject(context.active(), traceHeaders);
     let response: Response;
     try {
       response = await fetch(
@@ -158,6 +162,7 @@ export class Dispatcher {
             authorization: `Bearer ${grant}`,
             'x-toolbus-deadline': deadline,
             'x-request-id': call.callId,
+            ...traceHeaders,
           },
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(remaining),

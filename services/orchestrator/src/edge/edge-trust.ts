@@ -14,7 +14,10 @@ import type { OrchestratorConfig } from '../config.js';
  * claiming to be someone) is refused.
  */
 export class EdgeTrust {
-  constructor(private readonly verifier: PrincipalAssertionVerifier) {}
+  constructor(
+    private readonly verifier: PrincipalAssertionVerifier,
+    private readonly file?: string,
+  ) {}
 
   static fromConfig(config: OrchestratorConfig): EdgeTrust {
     const file = config.GATEWAY_JWKS_FILE;
@@ -34,11 +37,17 @@ export class EdgeTrust {
         issuer: config.GATEWAY_ISSUER,
         audience: config.ORCHESTRATOR_AUDIENCE,
       }),
+      file,
     );
   }
 
-  check(): Promise<void> {
-    return this.verifier.check();
+  /**
+   * A keys file that is missing or holds no usable key is a deployment mistake: refuse to
+   * start. A URL may come up after the orchestrator (the gateway serves it); until then every
+   * assertion is refused as retryable.
+   */
+  async check(): Promise<void> {
+    if (this.file) await this.verifier.check();
   }
 
   /**
@@ -52,8 +61,11 @@ export class EdgeTrust {
   ): Promise<{ principal: Principal } | { refusal: string }> {
     try {
       const principal = await this.verifier.verify(assertion, request);
-      if (stated && (stated.subject !== principal.subject || stated.tenant !== principal.tenant))
-        return { refusal: 'the principal in the request is not the one the gateway asserted' };
+      const differs = stated ? differingField(stated, principal) : undefined;
+      if (differs)
+        return {
+          refusal: `the principal in the request is not the one the gateway asserted (its ${differs} differs)`,
+        };
       return { principal };
     } catch (error) {
       if (error instanceof PrincipalAssertionError) return { refusal: error.message };
@@ -65,6 +77,11 @@ export class EdgeTrust {
 /** What a principal assertion of an ask is bound to. */
 export function askBinding(ask: { contextId: string; askId?: string; question: string }): unknown {
   return { contextId: ask.contextId, askId: ask.askId ?? null, question: ask.question };
+}
+
+/** What a principal assertion of a tool listing is bound to. */
+export function toolListBinding(): unknown {
+  return { operation: 'tools/list' };
 }
 
 /** What a principal assertion of a direct invocation is bound to. */
@@ -80,4 +97,17 @@ export function invocationBinding(call: {
     input: call.input,
     idempotencyKey: call.idempotencyKey ?? null,
   };
+}
+
+/** The first field in which a principal a message states differs from the asserted one. */
+function differingField(stated: Principal, asserted: Principal): string | undefined {
+  const sameSet = (a: readonly string[] = [], b: readonly string[] = []) =>
+    a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+  if (stated.subject !== asserted.subject) return 'subject';
+  if (stated.tenant !== asserted.tenant) return 'tenant';
+  if (stated.kind !== asserted.kind) return 'kind';
+  if (!sameSet(stated.scopes, asserted.scopes)) return 'scopes';
+  if ((stated.regions || asserted.regions) && !sameSet(stated.regions, asserted.regions))
+    return 'regions';
+  return undefined;
 }

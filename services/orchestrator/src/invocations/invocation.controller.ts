@@ -1,7 +1,7 @@
-import { Body, Controller, HttpCode, Inject, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post } from '@nestjs/common';
 import type { ToolInvocationAnswered } from '@toolbus/contracts';
 import { ProblemError, Public } from '@toolbus/service-kit';
-import { InvocationService } from './invocation.service.js';
+import { InvocationService, type ListedTool } from './invocation.service.js';
 
 /**
  * The latency-bound path for direct calls of synchronous tools: the gateway posts here over
@@ -13,6 +13,16 @@ import { InvocationService } from './invocation.service.js';
 @Public('each request carries the gateway’s principal assertion, verified before anything runs')
 export class InvocationController {
   constructor(@Inject(InvocationService) private readonly invocations: InvocationService) {}
+
+  /** The tools the asserted caller may call (the gateway's MCP `tools/list`). */
+  @Get()
+  async list(
+    @Headers('x-toolbus-principal-assertion') assertion: string | undefined,
+  ): Promise<{ tools: ListedTool[] }> {
+    const listed = await this.invocations.list(assertion);
+    if ('refusal' in listed) throw new ProblemError(401, 'untrusted_caller', listed.refusal);
+    return listed;
+  }
 
   @Post(':call')
   @HttpCode(200)

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  jsonPointer,
+  validationError,
   ToolInvocationRequested,
   type SafeError,
   type ToolInvocationAnswered,
@@ -8,7 +8,18 @@ import {
 import type { TenantSettings } from '@toolbus/policy';
 import type { ToolCatalog } from '../catalog/tool-catalog.js';
 import type { ToolCalls } from '../calls/tool-call.js';
-import { invocationBinding, type EdgeTrust } from '../edge/edge-trust.js';
+import { invocationBinding, toolListBinding, type EdgeTrust } from '../edge/edge-trust.js';
+
+/** A tool as a caller that brings its own model lists it (MCP `tools/list`). */
+export interface ListedTool {
+  name: string;
+  version: string;
+  title: string;
+  description: string;
+  inputSchema: unknown;
+  annotations: unknown;
+  sync: boolean;
+}
 
 const DEFAULT_TIMEOUT_MS = 2_000;
 
@@ -26,6 +37,31 @@ export class InvocationService {
     private readonly settingsOf: (tenant: string) => TenantSettings,
   ) {}
 
+  /**
+   * The tools this caller may call, one version each, by the same rules as a call (approved,
+   * scopes covered, region allowed): what an MCP client is offered. The caller is believed only
+   * through the gateway's assertion for a listing.
+   */
+  async list(
+    assertion: string | undefined,
+  ): Promise<{ tools: ListedTool[] } | { refusal: string }> {
+    const trusted = await this.trust.principalOf(assertion, toolListBinding());
+    if ('refusal' in trusted) return trusted;
+    const { principal } = trusted;
+    const tools = this.catalog.usable(principal, this.settingsOf(principal.tenant));
+    return {
+      tools: tools.map((t) => ({
+        name: t.name,
+        version: t.version,
+        title: t.title,
+        description: t.description,
+        inputSchema: t.inputSchema,
+        annotations: t.annotations,
+        sync: t.sync,
+      })),
+    };
+  }
+
   async invoke(raw: unknown): Promise<ToolInvocationAnswered> {
     const started = performance.now();
     const parsed = ToolInvocationRequested.safeParse(raw);
@@ -38,18 +74,9 @@ export class InvocationService {
       answeredAt: new Date().toISOString(),
     });
     if (!parsed.success)
-      return refuse({
-        class: 'validation',
-        code: 'invalid_invocation',
-        message: `the tool invocation is invalid: ${parsed.error.issues
-          .slice(0, 5)
-          .map((i) => `${jsonPointer(i.path)} ${i.message}`)
-          .join('; ')}`.slice(0, 2000),
-        retryable: false,
-        issues: parsed.error.issues
-          .slice(0, 100)
-          .map((i) => ({ pointer: jsonPointer(i.path), message: i.message })),
-      });
+      return refuse(
+        validationError('invalid_invocation', 'the tool invocation is invalid', parsed.error),
+      );
     const request = parsed.data;
     const trusted = await this.trust.principalOf(
       request.principalAssertion,

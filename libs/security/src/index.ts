@@ -20,7 +20,7 @@ export {
   type CredentialOrigins,
   type CredentialOriginsConfig,
 } from './credential-origins.js';
-export { canonicalJson, inputHash } from './canonical-json.js';
+export { inputHash } from './input-hash.js';
 export {
   CALL_GRANT_ALG,
   CALL_GRANT_TYP,
@@ -62,22 +62,3 @@ export {
   type AuditFieldRef,
   type AuditKeysConfig,
 } from './audit-cipher.js';
-export {
-  appendToChain,
-  ChainHead,
-  ChainRow,
-  chainRowHash,
-  GENESIS_HASH,
-  verifyChain,
-  type ChainFinding,
-  type ChainValue,
-  type ChainVerdict,
-  type VerifyChainOptions,
-} from './audit-chain.js';
-export {
-  AuditChainPage,
-  AuditEntry,
-  AuditPage,
-  AuditPaths,
-  AuditScopes,
-} from './audit-ledger-api.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalJson } from './canonical-json.js';
 
 /** The `prevHash` of the first row of a chain: there is no row before it. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -10,12 +11,7 @@ const DOMAIN = 'toolbus.audit.chain.v1\n';
 
 /** A value a chained row may hold: JSON without undefined, NaN or infinities. */
 export type ChainValue =
-  | string
-  | number
-  | boolean
-  | null
-  | ChainValue[]
-  | { [key: string]: ChainValue };
+  string | number | boolean | null | ChainValue[] | { [key: string]: ChainValue };
 
 const ChainValueSchema: z.ZodType<ChainValue> = z.lazy(() =>
   z.union([
@@ -51,35 +47,6 @@ export const ChainHead = z
   })
   .describe('The last sequence of the chain and its hash');
 export type ChainHead = z.infer<typeof ChainHead>;
-
-/**
- * JSON with object keys sorted by UTF-16 code units and no whitespace: for the values a chain
- * holds this is RFC 8785 (JCS), so any language can recompute the same bytes. Refuses what
- * JSON cannot carry faithfully, naming where it is.
- */
-export function canonicalJson(value: unknown): string {
-  return write(value, '');
-}
-
-function write(value: unknown, at: string): string {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean')
-    return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError(`${at || '/'}: ${value} is not JSON`);
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map((v, i) => write(v, `${at}/${i}`)).join(',')}]`;
-  const proto: unknown = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
-  if (typeof value === 'object' && (proto === Object.prototype || proto === null)) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${write(v, `${at}/${k}`)}`).join(',')}}`;
-  }
-  const what =
-    typeof value === 'object' ? ((value as object).constructor?.name ?? 'object') : typeof value;
-  throw new TypeError(`${at || '/'}: a ${what} is not a JSON value`);
-}
 
 /**
  * The hash of a row: SHA-256 (hex) over a version tag and the canonical JSON of its sequence,

@@ -3,21 +3,30 @@ import type { CliIo } from './cli-io.js';
 import { problemLines } from './format.js';
 import type { Globals } from './global-options.js';
 import {
-  RegistryRefusedError,
-  RegistryUnreachableError,
+  ApiRefusedError,
+  ApiUnreachableError,
   UnexpectedResponseError,
-} from './registry-client.js';
+  type ApiService,
+} from './api-client.js';
 
 /** What the process exits with; scripts branch on these. */
 export const ExitCode = {
   ok: 0,
-  /** The registry refused the request (a problem+json answer) or answered off-contract. */
+  /** The service refused the request (a problem+json answer) or answered off-contract. */
   refused: 1,
   /** Bad arguments, a missing file, a malformed `name@version`: nothing was sent. */
   usage: 2,
-  /** Nothing answered at the registry's URL in time. */
+  /** Nothing answered at the service's URL in time. */
   unreachable: 3,
+  /** `audit verify`: the chain is broken, a row missing or out of order. */
+  chainBroken: 4,
 } as const;
+
+/** How to point the CLI at each service, for the hints. */
+const WHERE: Record<ApiService, { option: string; variable: string }> = {
+  registry: { option: '--registry', variable: 'TOOLBUS_REGISTRY_URL' },
+  orchestrator: { option: '--orchestrator', variable: 'TOOLBUS_ORCHESTRATOR_URL' },
+};
 
 /** A mistake in the command line; exit 2. */
 export class UsageError extends Error {
@@ -45,13 +54,15 @@ export function reportFailure(
   globals: Globals | undefined,
 ): number {
   const err = (line: string) => void io.stderr.write(`${line}\n`);
+  // Reported already by the command itself (audit verify's findings).
+  if (error instanceof CliExit) return error.code;
   if (error instanceof UsageError) {
     err(`error: ${error.message}`);
     error.details.forEach((d) => err(`  ${d}`));
     err(`(run: ${commandPath(cmd)} --help)`);
     return ExitCode.usage;
   }
-  if (error instanceof RegistryRefusedError) {
+  if (error instanceof ApiRefusedError) {
     if (globals?.json) io.stdout.write(`${JSON.stringify(error.body, null, 2)}\n`);
     problemLines(error.message, error.problem.issues).forEach(err);
     if (error.status === 401 && !globals?.token)
@@ -60,13 +71,15 @@ export function reportFailure(
   }
   if (error instanceof UnexpectedResponseError) {
     problemLines(error.message, error.issues).forEach(err);
-    err(`hint: is ${globals?.registry ?? 'the URL'} a Toolbus registry of a compatible version?`);
+    const url = error.service === 'registry' ? globals?.registry : globals?.orchestrator;
+    err(`hint: is ${url ?? 'the URL'} a Toolbus ${error.service} of a compatible version?`);
     return ExitCode.refused;
   }
-  if (error instanceof RegistryUnreachableError) {
+  if (error instanceof ApiUnreachableError) {
+    const { option, variable } = WHERE[error.service];
     err(`error: ${error.message}`);
     err(
-      'hint: is the registry running there? Point the CLI at it with --registry <url> or TOOLBUS_REGISTRY_URL',
+      `hint: is the ${error.service} running there? Point the CLI at it with ${option} <url> or ${variable}`,
     );
     return ExitCode.unreachable;
   }

@@ -1,4 +1,10 @@
-import type { FieldIssue, ImportDiff, ToolVersionRecord } from '@toolbus/contracts';
+import type {
+  AuditEntry,
+  ChainVerdict,
+  FieldIssue,
+  ImportDiff,
+  ToolVersionRecord,
+} from '@toolbus/contracts';
 import Table from 'cli-table3';
 import { stringify } from 'yaml';
 
@@ -81,6 +87,35 @@ export function versionsTable(items: ToolVersionRecord[], width?: number): strin
     ]),
     width,
   );
+}
+
+/** `audit list`: who called what, when, with which decision; newest first. */
+export function auditTable(items: AuditEntry[], width?: number): string {
+  return table(
+    ['AT', 'TENANT', 'WHO', 'ACTION', 'WHAT', 'DECISION', 'OUTCOME', 'REASON'],
+    items.map((e) => [
+      e.at.slice(0, 19).replace('T', ' '),
+      e.tenant,
+      e.actor.subject,
+      e.action,
+      e.resource.kind === 'tool' ? e.resource.id : `${e.resource.kind} ${e.resource.id}`,
+      e.decision,
+      e.outcome,
+      e.undecryptable ? `(sealed: ${e.undecryptable})` : (e.reason ?? ''),
+    ]),
+    width,
+  );
+}
+
+/** `audit verify` of a broken chain: the first finding, then every one. */
+export function findingLines(verdict: ChainVerdict): string[] {
+  const first = verdict.first;
+  if (!first) return [];
+  return [
+    `audit chain BROKEN at row ${first.sequence} (${first.kind}): ${first.detail}`,
+    `${verdict.findings.length} finding(s) in ${verdict.rows} rows:`,
+    ...verdict.findings.map((f) => `  row ${f.sequence}  ${f.kind.padEnd(9)}  ${f.detail}`),
+  ];
 }
 
 /** `tools get`: every field a reviewer or a caller asks about, then the input schema as YAML. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliExit, ExitCode } from './cli-errors.js';
 import type { CliIo } from './cli-io.js';
+import { registerAuditCommands } from './commands/audit.command.js';
 import { commandAction } from './commands/command-context.js';
 import { registerToolsCommands } from './commands/tools.command.js';
 import { addGlobalOptions, ENVIRONMENT_HELP } from './global-options.js';
@@ -8,20 +9,26 @@ import { packageVersion } from './package-version.js';
 
 export { ExitCode, UsageError } from './cli-errors.js';
 export type { CliIo, Output } from './cli-io.js';
-export { DEFAULT_REGISTRY_URL, DEFAULT_TIMEOUT_MS } from './global-options.js';
+export {
+  DEFAULT_ORCHESTRATOR_URL,
+  DEFAULT_REGISTRY_URL,
+  DEFAULT_TIMEOUT_MS,
+} from './global-options.js';
 export { parseRef } from './option-parsers.js';
 
 /** Builds `toolbus` with its commands; runCli parses and maps failures to exit codes. */
 export function buildProgram(io: CliIo): Command {
   const program = rootCommand(io);
-  registerToolsCommands(program, commandAction(program, io));
+  const action = commandAction(program, io);
+  registerToolsCommands(program, action);
+  registerAuditCommands(program, action);
   return program;
 }
 
 /** `toolbus` itself: its output wired to `io`, the global options, and its help. */
 function rootCommand(io: CliIo): Command {
   const program = new Command('toolbus')
-    .description('The Toolbus tool registry from the command line.')
+    .description('The Toolbus tool registry and audit ledger from the command line.')
     .version(packageVersion(), '-V, --version')
     .enablePositionalOptions()
     .exitOverride()

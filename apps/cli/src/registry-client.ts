@@ -1,5 +1,4 @@
 import {
-  FieldIssue,
   ImportDiff,
   RegistryPaths,
   ToolPage,
@@ -9,74 +8,24 @@ import {
   type ToolStatus,
 } from '@toolbus/contracts';
 import { z } from 'zod';
+import { ApiClient, type ApiAnswer, type ApiClientOptions } from './api-client.js';
 
-/** An RFC 9457 problem as the registry answers it; extra members are kept. */
-export const Problem = z
-  .object({
-    type: z.string().optional(),
-    title: z.string().optional(),
-    status: z.number().int().optional(),
-    detail: z.string().optional(),
-    instance: z.string().optional(),
-    issues: z.array(FieldIssue).optional(),
-  })
-  .loose();
-export type Problem = z.infer<typeof Problem>;
+// The registry's names for the errors every API client throws (its commands came first).
+export {
+  ApiRefusedError as RegistryRefusedError,
+  ApiUnreachableError as RegistryUnreachableError,
+  pointerOf,
+  Problem,
+  UnexpectedResponseError,
+  zodIssues,
+  type ApiAnswer,
+} from './api-client.js';
 
 /** Body of GET /v1/tools/{name}/versions. */
 export const ToolVersionList = z.object({ items: z.array(ToolVersionRecord) });
 export type ToolVersionList = z.infer<typeof ToolVersionList>;
 
-/** The registry answered with an error (4xx/5xx); `problem` is what it said. */
-export class RegistryRefusedError extends Error {
-  override readonly name = 'RegistryRefusedError';
-  constructor(
-    readonly status: number,
-    readonly problem: Problem,
-    /** The body as received, for `--json`. */
-    readonly body: unknown,
-  ) {
-    super(problem.detail ?? problem.title ?? `HTTP ${status}`);
-  }
-}
-
-/** Nothing answered at the registry's URL (refused, DNS, TLS, or the deadline passed). */
-export class RegistryUnreachableError extends Error {
-  override readonly name = 'RegistryUnreachableError';
-  constructor(
-    readonly url: string,
-    readonly reason: string,
-  ) {
-    super(`cannot reach the registry at ${url}: ${reason}`);
-  }
-}
-
-/** Something answered, but not with what the registry's contract promises. */
-export class UnexpectedResponseError extends Error {
-  override readonly name = 'UnexpectedResponseError';
-  constructor(
-    readonly what: string,
-    readonly issues: FieldIssue[],
-  ) {
-    super(`${what} does not match the registry API contract`);
-  }
-}
-
-/** A validated answer with the JSON exactly as it arrived (for `--json`) and its headers. */
-export interface ApiAnswer<T> {
-  data: T;
-  raw: unknown;
-  headers: Headers;
-}
-
-export interface RegistryClientOptions {
-  /** e.g. http://127.0.0.1:8080 or https://toolbus.acme.com/registry */
-  baseUrl: string;
-  token?: string;
-  timeoutMs: number;
-  fetch?: typeof fetch;
-  userAgent?: string;
-}
+export type RegistryClientOptions = ApiClientOptions;
 
 export interface SearchQuery {
   q?: string;
@@ -92,17 +41,11 @@ export interface SearchQuery {
 export type OpenApiImportBody = z.input<typeof OpenApiImportRequest> & { document: string };
 
 /**
- * The registry's HTTP API as the CLI uses it. Every answer is parsed with the contract's schema
- * before anyone looks at it; errors become one of three classes the CLI maps to exit codes.
+ * The registry's HTTP API as the CLI uses it (see {@link ApiClient}).
  */
-export class RegistryClient {
-  private readonly base: string;
-  private readonly fetch: typeof fetch;
-
-  constructor(private readonly options: RegistryClientOptions) {
-    // Keep a path prefix (a registry behind a reverse proxy at /registry) when joining paths.
-    this.base = options.baseUrl.replace(/\/+$/, '');
-    this.fetch = options.fetch ?? globalThis.fetch;
+export class RegistryClient extends ApiClient {
+  constructor(options: RegistryClientOptions) {
+    super(options, 'registry');
   }
 
   searchTools(query: SearchQuery): Promise<ApiAnswer<ToolPage>> {
@@ -146,94 +89,4 @@ export class RegistryClient {
       reason === undefined ? {} : { reason },
     );
   }
-
-  private async call<T>(
-    method: string,
-    path: string,
-    schema: z.ZodType<T>,
-    body?: unknown,
-  ): Promise<ApiAnswer<T>> {
-    const headers: Record<string, string> = {
-      accept: 'application/json, application/problem+json',
-      'user-agent': this.options.userAgent ?? 'toolbus-cli',
-    };
-    if (this.options.token) headers['authorization'] = `Bearer ${this.options.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let response: Response;
-    let text: string;
-    try {
-      response = await this.fetch(`${this.base}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      throw new RegistryUnreachableError(this.base, unreachableReason(error, this.options));
-    }
-    const what = `the answer to ${method} ${path.split('?')[0]}`;
-    const json = parseJson(text);
-    if (!response.ok) {
-      const problem = Problem.safeParse(json.ok ? json.value : undefined);
-      throw new RegistryRefusedError(
-        response.status,
-        problem.success
-          ? { status: response.status, ...problem.data }
-          : {
-              status: response.status,
-              title: response.statusText,
-              detail: `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}${
-                text.trim() ? `: ${snippet(text)}` : ''
-              }`,
-            },
-        json.ok ? json.value : text,
-      );
-    }
-    if (!json.ok)
-      throw new UnexpectedResponseError(what, [
-        { pointer: '/', message: `is not JSON: ${snippet(text) || '(empty body)'}` },
-      ]);
-    const parsed = schema.safeParse(json.value);
-    if (!parsed.success) throw new UnexpectedResponseError(what, zodIssues(parsed.error));
-    return { data: parsed.data, raw: json.value, headers: response.headers };
-  }
-}
-
-/** Issues of a zod error located by JSON pointer (RFC 6901). */
-export function zodIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.slice(0, 20).map((issue) => ({
-    pointer: pointerOf(issue.path),
-    message: issue.message,
-  }));
-}
-
-export function pointerOf(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '/';
-  return path.map((p) => `/${String(p).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
-}
-
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  if (!text.trim()) return { ok: false };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false };
-  }
-}
-
-function snippet(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 199)}…` : flat;
-}
-
-function unreachableReason(error: unknown, options: RegistryClientOptions): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
-    return `no answer within ${options.timeoutMs} ms (raise it with --timeout-ms)`;
-  // undici puts the socket error (ECONNREFUSED, ENOTFOUND, ...) in `cause`.
-  const cause =
-    error instanceof Error ? (error.cause as { code?: unknown; message?: unknown }) : undefined;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  if (cause && typeof cause.message === 'string') return cause.message;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -9,6 +9,29 @@ export {
 export { ToolInvocationAnswered, ToolInvocationRequested } from './invoke.js';
 export { AuditEvent } from './audit.js';
 export {
+  AuditChainPage,
+  AuditChainQuery,
+  AuditDecision,
+  AuditEntry,
+  AuditPage,
+  AuditPaths,
+  AuditQuery,
+  AuditScopes,
+} from './audit-api.js';
+export {
+  appendToChain,
+  ChainHead,
+  ChainRow,
+  chainRowHash,
+  GENESIS_HASH,
+  verifyChain,
+  type ChainFinding,
+  type ChainValue,
+  type ChainVerdict,
+  type VerifyChainOptions,
+} from './audit-chain.js';
+export { canonicalJson } from './canonical-json.js';
+export {
   AllMessageKinds,
   InvalidPayloadError,
   messageKind,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { JsonObject, ToolDefinition } from '@toolbus/contracts';
+import { canonicalJson, type JsonObject, type ToolDefinition } from '@toolbus/contracts';
 import type { StateStore } from '@toolbus/state';
 import {
   BrokenCircuitError,
@@ -10,7 +10,6 @@ import {
   SamplingBreaker,
   type CircuitBreakerPolicy,
 } from 'cockatiel';
-import { canonicalJson } from './canonical-json.js';
 import { policyMetrics } from './metrics.js';
 import { humanDuration, refuse, RefusalCodes, type Refusal } from './policy.js';
 

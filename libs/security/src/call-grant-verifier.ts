@@ -7,7 +7,7 @@ import {
   callGrantOf,
   type CallGrant,
 } from './call-grant.js';
-import { inputHash } from './canonical-json.js';
+import { inputHash } from './input-hash.js';
 import type { GrantKeys } from './grant-keys.js';
 
 /** Longest grant accepted at all; a compact EdDSA grant is well under 2 KiB. */

@@ -11,7 +11,7 @@ import {
 } from '@toolbus/contracts';
 import { SignJWT, type JWK } from 'jose';
 import { z } from 'zod';
-import { inputHash } from './canonical-json.js';
+import { inputHash } from './input-hash.js';
 
 /** The only algorithm a call grant is signed or verified with. */
 export const CALL_GRANT_ALG = 'EdDSA';

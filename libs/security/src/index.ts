@@ -20,7 +20,7 @@ export {
   type CredentialOrigins,
   type CredentialOriginsConfig,
 } from './credential-origins.js';
-export { canonicalJson, inputHash } from './canonical-json.js';
+export { inputHash } from './input-hash.js';
 export {
   CALL_GRANT_ALG,
   CALL_GRANT_TYP,
@@ -53,3 +53,13 @@ export {
   requestHash,
 } from './principal-assertion.js';
 export { redactOutput, redactSecrets, secretForms } from './redaction.js';
+export {
+  AuditCipher,
+  AuditDecryptError,
+  AuditKey,
+  AuditKeyError,
+  auditKeysConfig,
+  type AuditCipherOptions,
+  type AuditFieldRef,
+  type AuditKeysConfig,
+} from './audit-cipher.js';

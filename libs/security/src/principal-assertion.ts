@@ -1,8 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { Principal } from '@toolbus/contracts';
+import { canonicalJson, Principal } from '@toolbus/contracts';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
-import { canonicalJson } from './canonical-json.js';
 import type { GrantKeys } from './grant-keys.js';
 
 /** `typ` of a principal assertion. */

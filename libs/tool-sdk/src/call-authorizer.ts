@@ -1,9 +1,8 @@
-import type { SafeError, ToolCallRequested } from '@toolbus/contracts';
+import { canonicalJson, type SafeError, type ToolCallRequested } from '@toolbus/contracts';
 import type { Logger } from '@toolbus/observability';
 import {
   CallGrantError,
   CallGrantVerifier,
-  canonicalJson,
   fileGrantKeys,
   hasScopes,
   urlGrantKeys,

@@ -6,6 +6,7 @@ import {
   type ConfigSpec,
 } from '@toolbus/service-kit';
 import { registryViewConfig } from '@toolbus/registry-client';
+import { ledgerConfig } from './ledger/ledger.config.js';
 import { TenantPolicies } from './tenants/tenant-policies.js';
 
 /** Every variable of the orchestrator but the audit ledger's (`ledgerConfig`). */
@@ -184,7 +185,7 @@ export const orchestratorOwnConfig = {
   },
 } satisfies ConfigSpec;
 
-export const orchestratorConfig = { ...commonConfig, ...orchestratorOwnConfig };
+export const orchestratorConfig = { ...commonConfig, ...orchestratorOwnConfig, ...ledgerConfig };
 export type OrchestratorConfig = ConfigOf<typeof orchestratorConfig>;
 
 export function loadOrchestratorConfig(

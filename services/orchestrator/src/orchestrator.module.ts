@@ -24,6 +24,7 @@ import { EdgeTrust } from './edge/edge-trust.js';
 import { InvocationConsumer } from './invocations/invocation.consumer.js';
 import { InvocationController } from './invocations/invocation.controller.js';
 import { InvocationService } from './invocations/invocation.service.js';
+import { ledgerModule } from './ledger/ledger.module.js';
 import { tenantSettings } from './tenants/tenant-policies.js';
 
 /** The state store the orchestrator's parts share: the host's, Redis, or memory. */
@@ -78,7 +79,9 @@ export async function orchestratorModule(
   const settingsOf = (tenant: string) => tenantSettings(config.TENANT_POLICIES, tenant);
   const catalog = new ToolCatalog(view);
   const budget = new TokenBudget({ store, defaultAskTokenCap: config.ASK_TOKEN_CAP });
-  const audit = new AuditPublisher(bus, logger.child({ component: 'audit' }));
+  const audit = new AuditPublisher(bus, logger.child({ component: 'audit' }), {
+    includeArguments: config.AUDIT_LEDGER_ARGUMENTS,
+  });
   const tools = new ToolCallsService(
     catalog,
     policySteps({ store, budget, defaultRateLimitPerMinute: config.TOOL_QUOTA_PER_MINUTE }),
@@ -134,6 +137,7 @@ export async function orchestratorModule(
   );
   return {
     module: OrchestratorModule,
+    imports: [await ledgerModule(context)],
     controllers: [
       AskConsumer,
       AskController,

@@ -1,6 +1,7 @@
 import { platformTopics, Topics } from '@toolbus/contracts';
 import { defineService } from '@toolbus/service-kit';
 import { orchestratorConfig } from './config.js';
+import { orchestratorMigrations } from './database/migrations/index.js';
 import { orchestratorModule, storesOf } from './orchestrator.module.js';
 
 /**
@@ -11,6 +12,7 @@ import { orchestratorModule, storesOf } from './orchestrator.module.js';
 export const orchestratorService = defineService({
   name: 'orchestrator',
   config: orchestratorConfig,
+  database: (config) => ({ schema: config.DATABASE_SCHEMA, migrations: orchestratorMigrations }),
   topics: () => platformTopics(),
   concurrency: (config) => ({
     [Topics.askRequests]: config.ASK_CONCURRENCY,

@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
 import { CliExit, reportFailure } from '../cli-errors.js';
 import type { CliIo } from '../cli-io.js';
-import { resolveGlobals, type Globals } from '../global-options.js';
+import { AuditClient } from '../audit-client.js';
+import { resolveGlobals, serviceUrl, type Globals } from '../global-options.js';
 import { packageVersion } from '../package-version.js';
 import { RegistryClient } from '../registry-client.js';
 
 /** What a command's handler works with. */
 export interface Context {
   client: RegistryClient;
+  /** The audit ledger's client; its URL is checked when a command first asks for it. */
+  auditClient(): AuditClient;
   globals: Globals;
   io: CliIo;
   /** A line on stdout. */
@@ -27,7 +30,7 @@ export type CommandAction = (handler: CommandHandler) => (...args: unknown[]) =>
 
 /**
  * The action wrapper every command registers with: resolves the global options, builds the
- * registry client and the context, runs the handler, and reports a failure (then throws
+ * clients and the context, runs the handler, and reports a failure (then throws
  * {@link CliExit} with its exit code for runCli).
  */
 export function commandAction(program: Command, io: CliIo): CommandAction {
@@ -45,16 +48,18 @@ export function commandAction(program: Command, io: CliIo): CommandAction {
 }
 
 function contextFor(globals: Globals, io: CliIo): Context {
+  const options = (baseUrl: string) => ({
+    baseUrl,
+    token: globals.token,
+    timeoutMs: globals.timeoutMs,
+    fetch: io.fetch,
+    userAgent: `toolbus-cli/${packageVersion()}`,
+  });
   return {
     globals,
     io,
-    client: new RegistryClient({
-      baseUrl: globals.registry,
-      token: globals.token,
-      timeoutMs: globals.timeoutMs,
-      fetch: io.fetch,
-      userAgent: `toolbus-cli/${packageVersion()}`,
-    }),
+    client: new RegistryClient(options(globals.registry)),
+    auditClient: () => new AuditClient(options(serviceUrl('orchestrator', globals.orchestrator))),
     out: (text) => void io.stdout.write(`${text}\n`),
     err: (text) => void io.stderr.write(`${text}\n`),
     printJson: (raw) => void io.stdout.write(`${JSON.stringify(raw, null, 2)}\n`),

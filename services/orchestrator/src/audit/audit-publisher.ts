@@ -18,7 +18,8 @@ import type { ToolCallRequest, ToolCallResult } from '../calls/tool-call.js';
 /**
  * Publishes the orchestrator's audit events on `toolbus.audit`, for the ledger: one per tool
  * call (its decision, the step that refused it, its outcome, latency, a hash of the arguments;
- * the arguments themselves never leave here) and one per ask (tokens, cost, stop reason). A
+ * the arguments themselves only with `includeArguments`, AUDIT_LEDGER_ARGUMENTS) and one per
+ * ask (tokens, cost, stop reason). A
  * publication that fails is logged and does not fail the call: the call's effect already
  * happened or was refused, and the bus retries its own publishing.
  */
@@ -26,6 +27,7 @@ export class AuditPublisher {
   constructor(
     private readonly bus: Pick<MessageBus, 'publish'>,
     private readonly logger: Logger,
+    private readonly options: { includeArguments?: boolean } = {},
   ) {}
 
   async toolCall(
@@ -54,6 +56,7 @@ export class AuditPublisher {
           ? { code: result.error.code, errorClass: result.error.class }
           : {}),
         argumentsHash: inputHash(request.input),
+        ...(this.options.includeArguments ? { arguments: request.input } : {}),
         idempotencyKey: request.idempotencyKey,
         latencyMs: Math.round(result.durationMs),
         direct: request.offered === undefined,

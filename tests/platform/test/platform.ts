@@ -19,7 +19,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-tr
 import { createLogger, startTelemetry } from '@toolbus/observability';
 import { openDatabase } from '@toolbus/persistence';
 import { startRegistry, type RunningRegistry } from '@toolbus/registry';
-import { PrincipalAssertionSigner } from '@toolbus/security';
+import { CallGrantSigner, PrincipalAssertionSigner } from '@toolbus/security';
 import { startService, type RunningService } from '@toolbus/service-kit';
 import {
   freePort,
@@ -31,7 +31,7 @@ import {
   waitFor,
   type FakeProvider,
 } from '@toolbus/testing';
-import { crmService } from '@toolbus/crm-consumer';
+import { crmConsumer } from '@toolbus/crm-consumer';
 import {
   askBinding,
   invocationBinding,
@@ -89,6 +89,13 @@ export type AskAnswer = IncomingMessage<AskCompleted | AskFailed>;
  */
 export class TestPlatform {
   readonly tenant = uniqueName('acme')
+    .replace(/[^a-z0-9-]/g, '')
+    .slice(0, 40);
+  /**
+   * The CRM's service name, so its topic (`tool_requests.<name>`) is this platform's alone
+   * when several platforms share one Kafka.
+   */
+  readonly crmService = uniqueName('crm')
     .replace(/[^a-z0-9-]/g, '')
     .slice(0, 40);
   readonly anthropic: FakeProvider;
@@ -187,7 +194,7 @@ export class TestPlatform {
     // The orchestrator first: the CRM fetches the grant keys from it.
     await platform.addOrchestrator(options.orchestratorEnv);
     const crmPort = await freePort();
-    const crm = (await startService(crmService, {
+    const crm = (await startService(crmConsumer(platform.crmService), {
       env: {
         KAFKA_BROKERS: brokers,
         DATABASE_URL: databaseUrl,
@@ -367,6 +374,18 @@ export class TestPlatform {
     principal: Principal = this.principal(),
   ): Promise<string> {
     return this.assertions.sign(principal, invocationBinding(call));
+  }
+
+  /**
+   * A signer of call grants with the orchestrators' own key, for a caller that plays the
+   * dispatcher (the benchmark's direct calls to a consumer, the baseline of the platform's).
+   */
+  grantSigner(): CallGrantSigner {
+    return CallGrantSigner.fromFile({
+      keyFile: this.keys.grantKeyFile,
+      kid: GRANT_KID,
+      issuer: 'toolbus-orchestrator',
+    });
   }
 
   async close(): Promise<void> {

@@ -81,6 +81,15 @@ function makeKeys(): Keys {
 export type AskAnswer = IncomingMessage<AskCompleted | AskFailed>;
 
 /**
+ * A service under a name of this platform's own. Its consumer groups are named after it, and
+ * the Kafka is shared (other runs of this suite, other suites): under the plain name another
+ * platform's model shim would take this one's model requests, and answer from its own script.
+ */
+function isolated<T extends { name: string }>(definition: T, name: string): T {
+  return { ...definition, name };
+}
+
+/**
  * The platform of an ask, in this process on the real Kafka, PostgreSQL and Redis: the
  * registry (its own schema), the CRM consumer (its own schema, tools registered and approved
  * as a team would), the model shim in front of a fake Anthropic that speaks the real wire
@@ -146,7 +155,7 @@ export class TestPlatform {
       },
       logger,
     }))!;
-    const modelShim = (await startService(modelShimService, {
+    const modelShim = (await startService(isolated(modelShimService, uniqueName('model-shim')), {
       env: {
         KAFKA_BROKERS: brokers,
         PORT: '0',
@@ -187,7 +196,7 @@ export class TestPlatform {
     // The orchestrator first: the CRM fetches the grant keys from it.
     await platform.addOrchestrator(options.orchestratorEnv);
     const crmPort = await freePort();
-    const crm = (await startService(crmService, {
+    const crm = (await startService(isolated(crmService, uniqueName('crm')), {
       env: {
         KAFKA_BROKERS: brokers,
         DATABASE_URL: databaseUrl,
@@ -218,31 +227,34 @@ export class TestPlatform {
     env: Record<string, string> = {},
   ): Promise<RunningService<OrchestratorConfig>> {
     const { kafkaBrokers, redisUrl } = infraFromEnv();
-    const orchestrator = (await startService(orchestratorService, {
-      env: {
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        REDIS_URL: redisUrl,
-        // One platform's counts and conversations, whatever else shares this Redis.
-        REDIS_KEY_PREFIX: `${this.tenant}:`,
-        // Replicas on one host: each its own catalog reader.
-        REGISTRY_VIEW_INSTANCE: uniqueName('orchestrator'),
-        PORT: '0',
-        MANAGEMENT_PORT: '0',
-        LOG_LEVEL: 'silent',
-        REGISTRY_URL: this.registry.url,
-        REGISTRY_TOKEN: await issueToken({
-          sub: 'orchestrator',
-          kind: 'service',
-          scopes: ['registry:read', 'registry:catalog'],
-        }),
-        CALL_GRANT_SIGNING_KEY_FILE: this.keys.grantKeyFile,
-        CALL_GRANT_KEY_ID: GRANT_KID,
-        GATEWAY_JWKS_FILE: this.keys.gatewayJwksFile,
-        TOOL_CALL_BACKOFF_MS: '20',
-        ...env,
+    const orchestrator = (await startService(
+      isolated(orchestratorService, `orchestrator-${this.tenant}`),
+      {
+        env: {
+          KAFKA_BROKERS: kafkaBrokers.join(','),
+          REDIS_URL: redisUrl,
+          // One platform's counts and conversations, whatever else shares this Redis.
+          REDIS_KEY_PREFIX: `${this.tenant}:`,
+          // Replicas on one host: each its own catalog reader.
+          REGISTRY_VIEW_INSTANCE: uniqueName('orchestrator'),
+          PORT: '0',
+          MANAGEMENT_PORT: '0',
+          LOG_LEVEL: 'silent',
+          REGISTRY_URL: this.registry.url,
+          REGISTRY_TOKEN: await issueToken({
+            sub: 'orchestrator',
+            kind: 'service',
+            scopes: ['registry:read', 'registry:catalog'],
+          }),
+          CALL_GRANT_SIGNING_KEY_FILE: this.keys.grantKeyFile,
+          CALL_GRANT_KEY_ID: GRANT_KID,
+          GATEWAY_JWKS_FILE: this.keys.gatewayJwksFile,
+          TOOL_CALL_BACKOFF_MS: '20',
+          ...env,
+        },
+        logger,
       },
-      logger,
-    })) as RunningService<OrchestratorConfig>;
+    )) as RunningService<OrchestratorConfig>;
     this.orchestrators.push(orchestrator);
     return orchestrator;
   }

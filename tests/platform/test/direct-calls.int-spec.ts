@@ -95,7 +95,7 @@ describe('direct tool calls through the orchestrator', () => {
       currency: 'USD',
     });
     expect(notOurs.outcome).toBe('refused');
-    expect(notOurs.error?.code, JSON.stringify(notOurs.error)).toMatch(/scope/);
+    expect(notOurs.error?.code, JSON.stringify(notOurs.error)).toBe('insufficient_scope');
   });
 
   it('refuses arguments over the size limit naming it, and dispatches nothing', async () => {

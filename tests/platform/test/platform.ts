@@ -1,5 +1,5 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -109,6 +109,8 @@ export class TestPlatform {
   /** Audit events of this platform's tenant, as the ledger receives them. */
   readonly audit: AuditEvent[] = [];
   private readonly assertions: PrincipalAssertionSigner;
+  /** The audit ledger's variables, for every replica (`start({ ledger: true })`). */
+  private ledgerEnv: Record<string, string> = {};
 
   private constructor(
     private readonly keys: Keys,
@@ -134,7 +136,11 @@ export class TestPlatform {
     });
   }
 
-  static async start(options: { orchestratorEnv?: Record<string, string> } = {}) {
+  /**
+   * `ledger`: the orchestrators keep the audit ledger (their own schema, a key in the keys'
+   * folder, readers' tokens as `issueToken` signs them), read at `GET /v1/audit`.
+   */
+  static async start(options: { orchestratorEnv?: Record<string, string>; ledger?: boolean } = {}) {
     const { kafkaBrokers, databaseUrl } = infraFromEnv();
     const keys = makeKeys();
     const registrySchema = uniqueName('orch_registry').replace(/-/g, '_');
@@ -193,6 +199,22 @@ export class TestPlatform {
         if (m.value.tenant === platform.tenant) platform.audit.push(m.value);
       },
     );
+    if (options.ledger) {
+      const ledgerSchema = uniqueName('orch_ledger').replace(/-/g, '_');
+      const keysDir = join(keys.dir, 'audit-keys');
+      mkdirSync(keysDir);
+      writeFileSync(join(keysDir, 'k1'), randomBytes(32).toString('base64'), { mode: 0o600 });
+      platform.schemas.push(ledgerSchema);
+      platform.ledgerEnv = {
+        AUDIT_LEDGER_ENABLED: 'true',
+        AUDIT_KEYS_DIR: keysDir,
+        AUDIT_KEY_ID: 'k1',
+        DATABASE_URL: databaseUrl,
+        DATABASE_SCHEMA: ledgerSchema,
+        AUTH_JWT_SECRET: TEST_JWT_SECRET,
+        AUTH_ALLOW_SHARED_KEY: 'true',
+      };
+    }
     // The orchestrator first: the CRM fetches the grant keys from it.
     await platform.addOrchestrator(options.orchestratorEnv);
     const crmPort = await freePort();
@@ -250,6 +272,7 @@ export class TestPlatform {
           CALL_GRANT_KEY_ID: GRANT_KID,
           GATEWAY_JWKS_FILE: this.keys.gatewayJwksFile,
           TOOL_CALL_BACKOFF_MS: '20',
+          ...this.ledgerEnv,
           ...env,
         },
         logger,

@@ -99,6 +99,11 @@ export class ProblemFilter implements ExceptionFilter {
       detail = `internal error; reference ${ref}`;
       extra = { ref };
     }
+    // Fastify's own words ("Request body is too large") do not say how large is allowed.
+    if (status === 413 && !(error instanceof ProblemError)) {
+      code = 'body_too_large';
+      detail = `the request body is larger than the ${request.routeOptions.bodyLimit} bytes this endpoint accepts`;
+    }
     void sendProblem(
       reply,
       request.url,

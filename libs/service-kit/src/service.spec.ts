@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Injectable, Module } from '@nestjs/common';
+import { Body, Controller, Get, Inject, Injectable, Module, Post } from '@nestjs/common';
 import { Payload } from '@nestjs/microservices';
 import { createMemoryBus, MemoryBroker, OnMessage } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
@@ -49,6 +49,10 @@ class WidgetController {
   widgets(): { widgets: number } {
     return { widgets: 1 };
   }
+  @Post('widgets')
+  add(@Body() body: unknown): { received: number } {
+    return { received: JSON.stringify(body).length };
+  }
 }
 
 const seen: unknown[] = [];
@@ -63,10 +67,13 @@ class WidgetConsumer {
 @Module({ controllers: [WidgetController, WidgetConsumer], providers: [Relay] })
 class WidgetModule {}
 
-function widgetService(extra: { onModule?: () => void; failModule?: boolean } = {}) {
+function widgetService(
+  extra: { onModule?: () => void; failModule?: boolean; bodyLimit?: number } = {},
+) {
   return defineService({
     name: 'widgets',
     config: widgetConfig,
+    ...(extra.bodyLimit ? { bodyLimit: () => extra.bodyLimit! } : {}),
     topics: () => [{ name: 'widgets.events', partitions: 1 }],
     module: ({ onStop, config }) => {
       if (extra.failModule) throw new ConfigError([{ variable: 'WIDGETS', message: 'no' }]);
@@ -123,6 +130,30 @@ describe('startService', () => {
     } finally {
       await service.close();
       await bus.close();
+    }
+  });
+
+  it('refuses a body over the limit with a problem naming the limit', async () => {
+    const service = (await startService(widgetService({ bodyLimit: 1024 }), {
+      env: env0,
+      logger,
+    }))!;
+    try {
+      const post = (n: number) =>
+        fetch(`${service.url}/widgets`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ note: 'x'.repeat(n) }),
+        });
+      expect(await (await post(900)).json()).toEqual({ received: 911 });
+      const tooLarge = await post(2000);
+      expect(tooLarge.status).toBe(413);
+      expect(await tooLarge.json()).toMatchObject({
+        type: 'https://toolbus.dev/problems/body_too_large',
+        detail: 'the request body is larger than the 1024 bytes this endpoint accepts',
+      });
+    } finally {
+      await service.close();
     }
   });
 

@@ -152,6 +152,13 @@ export const orchestratorOwnConfig = {
     description:
       "Calls per minute per tool (and per tenant per tool) unless the tool's definition sets its own",
   },
+  MAX_TOOL_ARGUMENTS_BYTES: {
+    // Below the broker's 1 MiB message limit with room for the rest of the message.
+    schema: env.int(1024, 512 * 1024),
+    default: String(64 * 1024),
+    description:
+      'Largest tool call arguments (as JSON) accepted; larger ones are refused (arguments_too_large) before anything runs. The invoke route takes bodies up to this plus 64 KiB',
+  },
   TOOL_CALL_ATTEMPTS: {
     schema: env.int(1, 10),
     default: '3',

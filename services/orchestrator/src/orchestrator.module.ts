@@ -84,7 +84,12 @@ export async function orchestratorModule(
   });
   const tools = new ToolCallsService(
     catalog,
-    policySteps({ store, budget, defaultRateLimitPerMinute: config.TOOL_QUOTA_PER_MINUTE }),
+    policySteps({
+      store,
+      budget,
+      defaultRateLimitPerMinute: config.TOOL_QUOTA_PER_MINUTE,
+      maxInputBytes: config.MAX_TOOL_ARGUMENTS_BYTES,
+    }),
     new ToolBreakers({
       store,
       failureRatio: config.BREAKER_FAILURE_RATIO / 100,

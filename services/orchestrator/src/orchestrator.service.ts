@@ -1,6 +1,6 @@
 import { platformTopics, Topics } from '@toolbus/contracts';
 import { defineService } from '@toolbus/service-kit';
-import { orchestratorConfig } from './config.js';
+import { orchestratorConfig, type OrchestratorConfig } from './config.js';
 import { orchestratorMigrations } from './database/migrations/index.js';
 import { orchestratorModule, storesOf } from './orchestrator.module.js';
 
@@ -14,6 +14,7 @@ export const orchestratorService = defineService({
   config: orchestratorConfig,
   database: (config) => ({ schema: config.DATABASE_SCHEMA, migrations: orchestratorMigrations }),
   topics: () => platformTopics(),
+  bodyLimit: invocationBodyLimit,
   concurrency: (config) => ({
     [Topics.askRequests]: config.ASK_CONCURRENCY,
     [Topics.invokeRequests]: config.INVOKE_CONCURRENCY,
@@ -26,3 +27,15 @@ export const orchestratorService = defineService({
       : [];
   },
 });
+
+/** What a direct call may carry besides its arguments: the principal, its assertion, the ids. */
+const INVOCATION_ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * The largest HTTP body taken (the invoke route is the only one with a body): the arguments'
+ * limit and the envelope. Arguments past their limit but within this are refused by the policy
+ * chain, naming the limit; a body past this is refused with 413 before it is parsed.
+ */
+export function invocationBodyLimit(config: Pick<OrchestratorConfig, 'MAX_TOOL_ARGUMENTS_BYTES'>) {
+  return config.MAX_TOOL_ARGUMENTS_BYTES + INVOCATION_ENVELOPE_BYTES;
+}

@@ -1,19 +1,29 @@
-import { Messages, type AskCompleted, type AskFailed } from '@toolbus/contracts';
+import {
+  AuditChainPage,
+  AuditPage,
+  AuditPaths,
+  Messages,
+  verifyChain,
+  type AskCompleted,
+  type AskFailed,
+  type ChainRow,
+} from '@toolbus/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '@toolbus/testing';
+import { issueToken, waitFor } from '@toolbus/testing';
 import { spans, TestPlatform } from './platform.js';
 
 /**
  * "What is the credit limit for Acme Corp?" through the whole platform: the orchestrator
  * offers the CRM's approved tools, the model (a fake Anthropic behind the real model shim)
  * asks for one, the orchestrator runs it under its policy chain on the real CRM consumer over
- * HTTP with a call grant the consumer verifies, and the answer holds the seeded limit.
+ * HTTP with a call grant the consumer verifies, and the answer holds the seeded limit. The
+ * orchestrator keeps the audit ledger, where the ask's rows chain.
  */
 describe('an ask through the platform', () => {
   let platform: TestPlatform;
 
   beforeAll(async () => {
-    platform = await TestPlatform.start();
+    platform = await TestPlatform.start({ ledger: true });
   }, 120_000);
 
   afterAll(async () => {
@@ -86,6 +96,65 @@ describe('an ask through the platform', () => {
     expect(trace).toEqual(
       expect.arrayContaining(['invoke_agent toolbus', 'execute_tool get_credit_limit']),
     );
+
+    // The ledger: a row for the ask, each model call and the tool call with its policy
+    // decision, all in the ask's context, as `toolbus audit list` reads them.
+    const ledger = platform.orchestrators[0]!.url;
+    const reader = await issueToken({
+      sub: 'auditor',
+      tenant: platform.tenant,
+      scopes: ['audit:read'],
+    });
+    const rows = await waitFor(
+      async () => {
+        const res = await fetch(`${ledger}${AuditPaths.list}?tenant=${platform.tenant}&limit=100`, {
+          headers: { authorization: `Bearer ${reader}` },
+        });
+        if (res.status !== 200) throw new Error(`GET /v1/audit: ${res.status} ${await res.text()}`);
+        const items = AuditPage.parse(await res.json()).items.filter(
+          (r) => r.contextId === completed.contextId,
+        );
+        const actions = items.map((r) => r.action);
+        return actions.includes('ask.answer') &&
+          actions.filter((a) => a === 'model.call').length >= 2 &&
+          actions.includes('tool.call')
+          ? items
+          : undefined;
+      },
+      { timeoutMs: 60_000, what: "the ask's rows in the ledger" },
+    );
+    expect(rows.find((r) => r.action === 'tool.call')).toMatchObject({
+      tool: 'get_credit_limit',
+      outcome: 'succeeded',
+      decision: 'allowed',
+      traceId: completed.traceId,
+      actor: { subject: 'alice' },
+      // SHA-256 of the canonical arguments, base64url.
+      argumentsHash: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    });
+    expect(rows.find((r) => r.action === 'ask.answer')).toMatchObject({
+      outcome: 'succeeded',
+      tokens: { input: completed.usage.inputTokens, output: completed.usage.outputTokens },
+    });
+    expect(rows.filter((r) => r.action === 'model.call')).toHaveLength(2);
+
+    // And they chain: every stored row, recomputed as `toolbus audit verify` does.
+    const auditor = await issueToken({ sub: 'compliance', scopes: ['audit:read_all'] });
+    const chain: ChainRow[] = [];
+    let page: AuditChainPage;
+    let after = 0;
+    do {
+      const res = await fetch(`${ledger}${AuditPaths.chain}?after=${after}`, {
+        headers: { authorization: `Bearer ${auditor}` },
+      });
+      expect(res.status).toBe(200);
+      page = AuditChainPage.parse(await res.json());
+      chain.push(...page.items);
+      after = page.nextAfter ?? 0;
+    } while (page.nextAfter !== null);
+    const ours = new Set(rows.map((r) => r.sequence));
+    expect(chain.filter((r) => ours.has(r.sequence))).toHaveLength(rows.length);
+    expect(verifyChain(chain, { head: page.head })).toMatchObject({ ok: true });
   });
 
   it('refuses a forged ask: a principal the gateway did not assert', async () => {

@@ -95,7 +95,74 @@ describe('direct tool calls through the orchestrator', () => {
       currency: 'USD',
     });
     expect(notOurs.outcome).toBe('refused');
-    expect(notOurs.error?.code, JSON.stringify(notOurs.error)).toMatch(/scope/);
+    expect(notOurs.error?.code, JSON.stringify(notOurs.error)).toBe('insufficient_scope');
+  });
+
+  it('refuses arguments over the size limit naming it, and dispatches nothing', async () => {
+    const principal = platform.principal();
+    /** A direct call with the key it was sent with: the CRM's dedup rows are keyed by it. */
+    const post = async (input: Record<string, unknown>) => {
+      const call = { tool: 'get_credit_limit', input, idempotencyKey: uniqueName('key') };
+      const res = await fetch(
+        `${platform.orchestrators[0]!.url}/internal/v1/tools/get_credit_limit:invoke`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            ...call,
+            principal,
+            principalAssertion: await platform.invocationAssertion(call, principal),
+          }),
+        },
+      );
+      return { key: call.idempotencyKey, status: res.status, body: (await res.json()) as unknown };
+    };
+    const seenByCrm = async (key: string) =>
+      (
+        (await platform.crm.db!.query(
+          'SELECT count(*)::int AS n FROM tool_call_dedup WHERE idempotency_key LIKE $1',
+          [`%${key}`],
+        )) as Array<{ n: number }>
+      )[0]!.n;
+
+    // The same call of a normal size runs, and the CRM keeps its key: the probe below can see.
+    const normal = await post({ customer_id: 'cus_001' });
+    expect((normal.body as ToolInvocationAnswered).outcome).toBe('succeeded');
+    expect(await seenByCrm(normal.key)).toBe(1);
+
+    // Past MAX_TOOL_ARGUMENTS_BYTES (64 KiB by default): refused by the policy chain.
+    const large = await post({ customer_id: 'x'.repeat(70_000) });
+    expect(large.status).toBe(200);
+    expect(large.body).toMatchObject({
+      outcome: 'refused',
+      error: {
+        class: 'validation',
+        code: 'arguments_too_large',
+        message: expect.stringContaining('at most 65536 are accepted'),
+      },
+    });
+    const refusal = await waitFor(
+      () =>
+        platform.audit.find(
+          (e) => e.action === 'tool.call' && e.details['idempotencyKey'] === large.key,
+        ),
+      { timeoutMs: 15_000, what: 'the refusal in the audit' },
+    );
+    expect(refusal).toMatchObject({
+      outcome: 'denied',
+      details: { step: 'arguments', code: 'arguments_too_large' },
+    });
+
+    // Past the body limit of the route (the arguments' limit and 64 KiB): refused unread.
+    const huge = await post({ customer_id: 'x'.repeat(200_000) });
+    expect(huge.status).toBe(413);
+    expect(huge.body).toMatchObject({
+      type: 'https://toolbus.dev/problems/body_too_large',
+      detail: 'the request body is larger than the 131072 bytes this endpoint accepts',
+    });
+
+    expect(await seenByCrm(large.key)).toBe(0);
+    expect(await seenByCrm(huge.key)).toBe(0);
   });
 
   it('refuses and audits a tool the model was not offered (excessive agency); the ask still answers', async () => {
@@ -120,7 +187,7 @@ describe('direct tool calls through the orchestrator', () => {
     const reply = await platform.ask(message);
     expect(reply.event.type, JSON.stringify(reply.value)).toBe(Messages.askCompleted.type);
     const completed = reply.value as AskCompleted;
-    expect(completed.toolCalls).toEqual([
+    expect(completed.toolCalls, JSON.stringify(completed)).toEqual([
       expect.objectContaining({ tool: 'update_credit_limit', outcome: 'refused' }),
     ]);
     expect(completed.answer).toMatch(/^I could not: /);

@@ -1,5 +1,5 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -81,6 +81,15 @@ function makeKeys(): Keys {
 export type AskAnswer = IncomingMessage<AskCompleted | AskFailed>;
 
 /**
+ * A service under a name of this platform's own. Its consumer groups are named after it, and
+ * the Kafka is shared (other runs of this suite, other suites): under the plain name another
+ * platform's model shim would take this one's model requests, and answer from its own script.
+ */
+function isolated<T extends { name: string }>(definition: T, name: string): T {
+  return { ...definition, name };
+}
+
+/**
  * The platform of an ask, in this process on the real Kafka, PostgreSQL and Redis: the
  * registry (its own schema), the CRM consumer (its own schema, tools registered and approved
  * as a team would), the model shim in front of a fake Anthropic that speaks the real wire
@@ -107,6 +116,8 @@ export class TestPlatform {
   /** Audit events of this platform's tenant, as the ledger receives them. */
   readonly audit: AuditEvent[] = [];
   private readonly assertions: PrincipalAssertionSigner;
+  /** The audit ledger's variables, for every replica (`start({ ledger: true })`). */
+  private ledgerEnv: Record<string, string> = {};
 
   private constructor(
     private readonly keys: Keys,
@@ -132,7 +143,11 @@ export class TestPlatform {
     });
   }
 
-  static async start(options: { orchestratorEnv?: Record<string, string> } = {}) {
+  /**
+   * `ledger`: the orchestrators keep the audit ledger (their own schema, a key in the keys'
+   * folder, readers' tokens as `issueToken` signs them), read at `GET /v1/audit`.
+   */
+  static async start(options: { orchestratorEnv?: Record<string, string>; ledger?: boolean } = {}) {
     const { kafkaBrokers, databaseUrl } = infraFromEnv();
     const keys = makeKeys();
     const registrySchema = uniqueName('orch_registry').replace(/-/g, '_');
@@ -153,7 +168,7 @@ export class TestPlatform {
       },
       logger,
     }))!;
-    const modelShim = (await startService(modelShimService, {
+    const modelShim = (await startService(isolated(modelShimService, uniqueName('model-shim')), {
       env: {
         KAFKA_BROKERS: brokers,
         PORT: '0',
@@ -191,6 +206,22 @@ export class TestPlatform {
         if (m.value.tenant === platform.tenant) platform.audit.push(m.value);
       },
     );
+    if (options.ledger) {
+      const ledgerSchema = uniqueName('orch_ledger').replace(/-/g, '_');
+      const keysDir = join(keys.dir, 'audit-keys');
+      mkdirSync(keysDir);
+      writeFileSync(join(keysDir, 'k1'), randomBytes(32).toString('base64'), { mode: 0o600 });
+      platform.schemas.push(ledgerSchema);
+      platform.ledgerEnv = {
+        AUDIT_LEDGER_ENABLED: 'true',
+        AUDIT_KEYS_DIR: keysDir,
+        AUDIT_KEY_ID: 'k1',
+        DATABASE_URL: databaseUrl,
+        DATABASE_SCHEMA: ledgerSchema,
+        AUTH_JWT_SECRET: TEST_JWT_SECRET,
+        AUTH_ALLOW_SHARED_KEY: 'true',
+      };
+    }
     // The orchestrator first: the CRM fetches the grant keys from it.
     await platform.addOrchestrator(options.orchestratorEnv);
     const crmPort = await freePort();
@@ -225,31 +256,35 @@ export class TestPlatform {
     env: Record<string, string> = {},
   ): Promise<RunningService<OrchestratorConfig>> {
     const { kafkaBrokers, redisUrl } = infraFromEnv();
-    const orchestrator = (await startService(orchestratorService, {
-      env: {
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        REDIS_URL: redisUrl,
-        // One platform's counts and conversations, whatever else shares this Redis.
-        REDIS_KEY_PREFIX: `${this.tenant}:`,
-        // Replicas on one host: each its own catalog reader.
-        REGISTRY_VIEW_INSTANCE: uniqueName('orchestrator'),
-        PORT: '0',
-        MANAGEMENT_PORT: '0',
-        LOG_LEVEL: 'silent',
-        REGISTRY_URL: this.registry.url,
-        REGISTRY_TOKEN: await issueToken({
-          sub: 'orchestrator',
-          kind: 'service',
-          scopes: ['registry:read', 'registry:catalog'],
-        }),
-        CALL_GRANT_SIGNING_KEY_FILE: this.keys.grantKeyFile,
-        CALL_GRANT_KEY_ID: GRANT_KID,
-        GATEWAY_JWKS_FILE: this.keys.gatewayJwksFile,
-        TOOL_CALL_BACKOFF_MS: '20',
-        ...env,
+    const orchestrator = (await startService(
+      isolated(orchestratorService, `orchestrator-${this.tenant}`),
+      {
+        env: {
+          KAFKA_BROKERS: kafkaBrokers.join(','),
+          REDIS_URL: redisUrl,
+          // One platform's counts and conversations, whatever else shares this Redis.
+          REDIS_KEY_PREFIX: `${this.tenant}:`,
+          // Replicas on one host: each its own catalog reader.
+          REGISTRY_VIEW_INSTANCE: uniqueName('orchestrator'),
+          PORT: '0',
+          MANAGEMENT_PORT: '0',
+          LOG_LEVEL: 'silent',
+          REGISTRY_URL: this.registry.url,
+          REGISTRY_TOKEN: await issueToken({
+            sub: 'orchestrator',
+            kind: 'service',
+            scopes: ['registry:read', 'registry:catalog'],
+          }),
+          CALL_GRANT_SIGNING_KEY_FILE: this.keys.grantKeyFile,
+          CALL_GRANT_KEY_ID: GRANT_KID,
+          GATEWAY_JWKS_FILE: this.keys.gatewayJwksFile,
+          TOOL_CALL_BACKOFF_MS: '20',
+          ...this.ledgerEnv,
+          ...env,
+        },
+        logger,
       },
-      logger,
-    })) as RunningService<OrchestratorConfig>;
+    )) as RunningService<OrchestratorConfig>;
     this.orchestrators.push(orchestrator);
     return orchestrator;
   }

@@ -3,6 +3,7 @@ import type { SafeError, ToolDefinition } from '@toolbus/contracts';
 import type { Logger } from '@toolbus/observability';
 import {
   policyMetrics,
+  RefusalCodes,
   refusalError,
   runPolicyChain,
   type PolicyStep,
@@ -82,10 +83,11 @@ export class ToolCallsService implements ToolCalls {
     if ('refusal' in resolved) {
       const refusal: Refusal = {
         kind: 'refuse',
-        step: resolved.refusal.code === 'residency' ? 'residency' : 'scope',
+        step: resolved.refusal.code === RefusalCodes.regionNotAllowed ? 'residency' : 'scope',
         code: resolved.refusal.code,
         errorClass:
-          resolved.refusal.code === 'residency' || resolved.refusal.code === 'missing_scope'
+          resolved.refusal.code === RefusalCodes.regionNotAllowed ||
+          resolved.refusal.code === RefusalCodes.insufficientScope
             ? 'forbidden'
             : 'not_found',
         retryable: false,

@@ -52,7 +52,7 @@ describe('ToolCatalog', () => {
     const refused = c.resolve('get_credit_limit', { ...alice, regions: ['eu'] }, {});
     expect(refused).toEqual({
       refusal: {
-        code: 'residency',
+        code: 'region_not_allowed',
         message:
           'get_credit_limit processes data in us, outside the regions this caller may use (eu)',
       },
@@ -62,7 +62,7 @@ describe('ToolCatalog', () => {
   it('refuses a missing scope naming it, and an unknown tool', () => {
     const c = catalog([v({ scopes: ['finance:read'] })]);
     expect(c.resolve('get_credit_limit', alice, {})).toMatchObject({
-      refusal: { code: 'missing_scope', message: expect.stringContaining('finance:read') },
+      refusal: { code: 'insufficient_scope', message: expect.stringContaining('finance:read') },
     });
     expect(c.resolve('nope', alice, {})).toMatchObject({ refusal: { code: 'unknown_tool' } });
   });

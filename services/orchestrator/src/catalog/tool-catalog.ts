@@ -1,5 +1,5 @@
 import type { Principal, ToolDefinition } from '@toolbus/contracts';
-import { missingScopes, regionAllowed, type TenantSettings } from '@toolbus/policy';
+import { missingScopes, RefusalCodes, regionAllowed, type TenantSettings } from '@toolbus/policy';
 
 /** What the orchestrator reads of the registry's catalog (a `RegistryView`). */
 export interface CatalogSource {
@@ -7,9 +7,17 @@ export interface CatalogSource {
   servedVersions(): ToolDefinition[];
 }
 
-/** Why a named tool cannot be used by this caller, in words a model and a user can act on. */
+/**
+ * Why a named tool cannot be used by this caller, in words a model and a user can act on. The
+ * scope and residency codes are the policy steps' own: a caller sees one code for one reason,
+ * whichever check found it first.
+ */
 export interface CatalogRefusal {
-  code: 'unknown_tool' | 'missing_scope' | 'residency' | 'version_not_served';
+  code:
+    | 'unknown_tool'
+    | typeof RefusalCodes.insufficientScope
+    | typeof RefusalCodes.regionNotAllowed
+    | 'version_not_served';
   message: string;
 }
 
@@ -59,7 +67,7 @@ export class ToolCatalog {
       const allowed = allowedRegions(principal, tenant);
       return {
         refusal: {
-          code: 'residency',
+          code: RefusalCodes.regionNotAllowed,
           message: `${name} processes data in ${[...new Set(candidates.map((t) => t.region))].join(', ')}, outside the regions this caller may use (${allowed ? allowed.join(', ') : 'none'})`,
         },
       };
@@ -69,7 +77,7 @@ export class ToolCatalog {
     if (missing.length > 0) {
       return {
         refusal: {
-          code: 'missing_scope',
+          code: RefusalCodes.insufficientScope,
           message: `${name} needs the scope ${missing.join(', ')}, which this caller does not hold`,
         },
       };

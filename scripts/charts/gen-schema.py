@@ -245,7 +245,6 @@ SECRET_NAMES = [
     "kafkaSasl",
     "anthropicApiKey",
     "openaiApiKey",
-    "auditKey",
     "modelHubToken",
     "gatewayBootstrapApiKey",
     "registryToken",
@@ -466,7 +465,15 @@ SCHEMA = closed(
             redis=BOOL,
             database=BOOL,
             migrationCommand=COMMAND,
-            auditLedger=closed({"enabled": BOOL}),
+            auditLedger=closed(
+                {
+                    "enabled": BOOL,
+                    "keysSecret": {"type": "string", "anyOf": [{"const": ""}, {"pattern": DNS_SUBDOMAIN, "maxLength": 253}]},
+                    # libs/security's key ids: file names of the keys folder, never a path or a dot file.
+                    "keyId": string(pattern="^$|^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"),
+                    "arguments": BOOL,
+                }
+            ),
             callGrantKey=closed(
                 {
                     "secret": {"type": "string", "anyOf": [{"const": ""}, {"pattern": DNS_SUBDOMAIN, "maxLength": 253}]},

@@ -280,6 +280,7 @@ CANARIES = [
     ("a secret in a consumer's env", {"toolConsumers": [{"name": "crm", "env": {"CRM_CLIENT_SECRET": "CANARY-8"}}]}),
     ("a JWT signing key next to its reference", {"global": {"auth": {"jwtSecret": {"name": "j", "key": "k", "value": "CANARY-9"}}}}),
     ("a registry token in a consumer's env", {"toolConsumers": [{"name": "crm", "env": {"REGISTRY_TOKEN": "CANARY-10"}}]}),
+    ("an audit key beside its id", {"orchestrator": {"auditLedger": {"keyId": "k1", "key": "CANARY-12"}}}),
 ]
 
 

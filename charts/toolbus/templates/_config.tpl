@@ -105,11 +105,10 @@ at <dir>/<name>, the layout libs/security's SecretStore reads (<dir>/<secret>/<k
 {{- end }}
 
 {{/*
-Secret references of a service as a list of {env, name, key, ref, file, optional}: `ref` names
-the entry of toolbus.secretEntries (empty for the service's own secretEnv), `name` and `key`
-override the entry's (another Secret, or a second key of the same one), `file` is where Vault
-Agent writes it, and `optional` keys may be absent from the Secret (the previous audit key
-between rotations).
+Secret references of a service as a list of {env, name, key, ref, file}: `ref` names the entry
+of toolbus.secretEntries (empty for the service's own secretEnv), `name` and `key` override the
+entry's (another Secret, or a second key of the same one), and `file` is where Vault Agent
+writes it.
 */}}
 {{- define "toolbus.secretUses" -}}
 {{- $root := .root -}}
@@ -129,14 +128,14 @@ between rotations).
 {{- $refs = append $refs (dict "env" "KAFKA_SASL_USERNAME" "ref" "kafkaSasl" "key" (printf "%s%s" $prefix $s.kafkaSasl.usernameKey)) -}}
 {{- $refs = append $refs (dict "env" "KAFKA_SASL_PASSWORD" "ref" "kafkaSasl" "key" (printf "%s%s" $prefix $s.kafkaSasl.passwordKey)) -}}
 {{- end -}}
-{{- range .secretRefs }}{{ $refs = append $refs (dict "env" .env "ref" .ref "name" .name "key" .key "optional" .optional) }}{{ end -}}
+{{- range .secretRefs }}{{ $refs = append $refs (dict "env" .env "ref" .ref "name" .name "key" .key) }}{{ end -}}
 {{- $out := list -}}
 {{- range $refs -}}
 {{- $entry := get $s .ref -}}
 {{- $name := .name | default $entry.name -}}
 {{- $key := .key | default $entry.key -}}
 {{- if $name -}}
-{{- $out = append $out (dict "env" .env "name" $name "key" $key "ref" .ref "file" (printf "%s-%s" .ref $key) "optional" (.optional | default false)) -}}
+{{- $out = append $out (dict "env" .env "name" $name "key" $key "ref" .ref "file" (printf "%s-%s" .ref $key)) -}}
 {{- end -}}
 {{- end -}}
 {{- range .v.secretEnv -}}
@@ -162,9 +161,6 @@ POD_NAME or OTEL_RESOURCE_ATTRIBUTES: no service starts the OpenTelemetry SDK th
     secretKeyRef:
       name: {{ .name }}
       key: {{ .key }}
-      {{- if .optional }}
-      optional: true
-      {{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

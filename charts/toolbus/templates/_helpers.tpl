@@ -226,6 +226,18 @@ Rendered once, from templates/validate.yaml.
 {{- if and $v.orchestrator.enabled (not $v.orchestrator.callGrantKey.secret) -}}
 {{- fail "orchestrator.callGrantKey.secret is empty: the orchestrator signs every tool call with that Ed25519 key and refuses to start without it (openssl genpkey -algorithm ed25519)" -}}
 {{- end -}}
+{{- $ledger := $v.orchestrator.auditLedger -}}
+{{- if and $v.orchestrator.enabled $ledger.enabled -}}
+{{- if not $ledger.keysSecret -}}
+{{- fail "orchestrator.auditLedger.keysSecret is empty: the ledger seals its rows with the keys of that Secret (one key per key id), mounted as AUDIT_KEYS_DIR; reference it, or set orchestrator.auditLedger.enabled=false" -}}
+{{- end -}}
+{{- if not $ledger.keyId -}}
+{{- fail (printf "orchestrator.auditLedger.keyId is empty: name the key of Secret %s that new audit rows are sealed with (AUDIT_KEY_ID; the orchestrator refuses to start without it), e.g. kubectl -n %s create secret generic %s --from-literal=<keyId>=$(openssl rand -base64 32); or set orchestrator.auditLedger.enabled=false" $ledger.keysSecret $v.namespaces.core $ledger.keysSecret) -}}
+{{- end -}}
+{{- if not (or $v.global.auth.jwksUrl $v.global.auth.jwtSecret.name) -}}
+{{- fail "orchestrator.auditLedger serves GET /v1/audit, which verifies bearer tokens, but neither global.auth.jwksUrl nor global.auth.jwtSecret.name is set: the orchestrator refuses to start without one (AUTH_JWKS_URL or AUTH_JWT_SECRET)" -}}
+{{- end -}}
+{{- end -}}
 {{- $ms := $v.modelShim -}}
 {{- if $ms.enabled -}}
 {{- $routes := include "toolbus.modelRoutes" . -}}

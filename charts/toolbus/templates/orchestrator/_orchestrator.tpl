@@ -2,8 +2,9 @@
 The orchestrator: called by the gateway (whose principal assertions it verifies against the
 gateway's JWKS); reads the catalog from the registry; calls synchronous tools over HTTP at the
 URL each consumer registered, signing a call grant for each call, whose public keys the
-consumers fetch from its /.well-known/jwks.json. Owns the audit ledger (PostgreSQL) and the
-shared state of its replicas (Redis).
+consumers fetch from its /.well-known/jwks.json. Owns the audit ledger (PostgreSQL: it consumes
+toolbus.audit and serves GET /v1/audit, verifying its readers' bearer tokens with global.auth)
+and the shared state of its replicas (Redis).
 */}}
 {{- define "toolbus.orchestrator.context" -}}
 {{- $root := .root -}}
@@ -21,6 +22,22 @@ shared state of its replicas (Redis).
 {{- $_ := set $config "CALL_GRANT_SIGNING_KEY_FILE" (printf "%s/%s" $dir $.v.callGrantKey.key) -}}
 {{- with $.v.callGrantKey.verificationKeysKey }}{{ $_ := set $config "CALL_GRANT_VERIFICATION_KEYS_FILE" (printf "%s/%s" $dir .) }}{{ end -}}
 {{- $credentials = append $credentials . -}}
+{{- end -}}
+{{- /*
+The ledger's keys are mounted the same way, one file per key id (AUDIT_KEYS_DIR), so a rotation
+adds a key to the Secret and points keyId at it; retired keys stay to open the rows they sealed.
+Its API verifies bearer tokens as the registry's does (AUTH_*, the shared key by reference).
+*/ -}}
+{{- $ledger := .v.auditLedger -}}
+{{- $_ := set $config "AUDIT_LEDGER_ENABLED" (toString $ledger.enabled) -}}
+{{- if $ledger.enabled -}}
+{{- with $ledger.keysSecret -}}
+{{- $_ := set $config "AUDIT_KEYS_DIR" (printf "%s/%s" (include "toolbus.secretsDir" $root) .) -}}
+{{- if not (has . $credentials) }}{{ $credentials = append $credentials . }}{{ end -}}
+{{- end -}}
+{{- with $ledger.keyId }}{{ $_ := set $config "AUDIT_KEY_ID" . }}{{ end -}}
+{{- $_ := set $config "AUDIT_LEDGER_ARGUMENTS" (toString $ledger.arguments) -}}
+{{- range $k, $val := include "toolbus.authConfig" $root | fromYaml }}{{ $_ := set $config $k $val }}{{ end -}}
 {{- end -}}
 {{- $_ := set . "credentialSecrets" $credentials -}}
 {{- $_ := set $config "GATEWAY_JWKS_URL" (.v.gatewayJwksUrl | default (printf "%s/.well-known/jwks.json" (include "toolbus.url" (dict "root" $root "name" "gateway")))) -}}
@@ -50,11 +67,6 @@ shared state of its replicas (Redis).
 {{- if $consumers }}{{ $egress = append $egress $consumerPeer }}{{ end -}}
 {{- if $gateway }}{{ $egress = append $egress (include "toolbus.componentPeer" (dict "root" $root "name" "gateway") | fromYaml) }}{{ end -}}
 {{- $_ := set . "egressTo" $egress -}}
-{{- /* Coming (the ledger is not built): the previous key decrypts ledger entries written before the last rotation (k8s/RUNBOOK.md). */ -}}
-{{- if .v.auditLedger.enabled -}}
-{{- $refs = concat $refs (list
-  (dict "env" "AUDIT_ENCRYPTION_KEY" "ref" "auditKey")
-  (dict "env" "AUDIT_ENCRYPTION_KEY_PREVIOUS" "ref" "auditKey" "key" "previous" "optional" true)) -}}
-{{- end -}}
+{{- if $ledger.enabled }}{{ $refs = append $refs (dict "env" "AUTH_JWT_SECRET" "ref" "jwtSecret") }}{{ end -}}
 {{- $_ := set . "secretRefs" $refs -}}
 {{- end }}

@@ -8,6 +8,7 @@ export function busFromConfig(
   serviceName: string,
   config: {
     KAFKA_BROKERS?: string[];
+    KAFKA_NAMESPACE?: string;
     KAFKA_SESSION_TIMEOUT_MS: number;
     SHUTDOWN_DEADLINE_MS: number;
   } & KafkaSecurityConfig,
@@ -20,6 +21,7 @@ export function busFromConfig(
       ...kafkaSecurityFromConfig(config, logger),
       logger: logger.child({ component: 'bus' }),
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+      ...(config.KAFKA_NAMESPACE ? { namespace: config.KAFKA_NAMESPACE } : {}),
       shutdownDeadlineMs: config.SHUTDOWN_DEADLINE_MS,
     });
   }

@@ -216,6 +216,14 @@ export const commonConfig = {
     description:
       'Kafka SASL password; as KAFKA_SASL_PASSWORD_FILE it is read at each connection (rotates, no restart)',
   },
+  KAFKA_NAMESPACE: {
+    // Kafka's own alphabet for topic names; the bound leaves room for the longest topic.
+    schema: env.optional(
+      z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'must be at most 100 of A-Z a-z 0-9 . _ -'),
+    ),
+    description:
+      'Prefix of every Kafka topic and consumer group (e.g. staging.): platforms sharing a cluster never share a message; the same for every service of one platform',
+  },
   KAFKA_SESSION_TIMEOUT_MS: {
     schema: env.int(3000, 300_000),
     default: '10000',

@@ -153,3 +153,18 @@ describe('Kafka security configuration', () => {
     ).toThrow(ConfigError);
   });
 });
+
+describe('Kafka namespace', () => {
+  it('is unset by default, and taken when it is a name Kafka accepts', () => {
+    expect(loadConfig(commonConfig, {}).KAFKA_NAMESPACE).toBeUndefined();
+    expect(loadConfig(commonConfig, { KAFKA_NAMESPACE: 'staging.' }).KAFKA_NAMESPACE).toBe(
+      'staging.',
+    );
+  });
+
+  it('refuses characters Kafka refuses in a topic name, naming the variable', () => {
+    expect(() => loadConfig(commonConfig, { KAFKA_NAMESPACE: 'team a/' })).toThrow(
+      /KAFKA_NAMESPACE: invalid value "team a\/": must be at most 100 of A-Z a-z 0-9 \. _ -/,
+    );
+  });
+});

@@ -50,6 +50,7 @@ type CommonVars = {
   TLS_CA_FILE?: string;
   LOG_LEVEL: string;
   KAFKA_BROKERS?: string[];
+  KAFKA_NAMESPACE?: string;
   KAFKA_SESSION_TIMEOUT_MS: number;
   SHUTDOWN_DEADLINE_MS: number;
 };

@@ -13,6 +13,8 @@ export interface KafkaBusOptions extends BusOptions {
   maxWaitTimeMs?: number;
   maxBytesPerPartition?: number;
   partitionsConsumedConcurrently?: number;
+  /** Prefix of every topic and consumer group on the brokers (see KafkaTransportOptions). */
+  namespace?: string;
 }
 
 /** A MessageBus over Apache Kafka. Throws at once when the TLS or SASL options are contradictory. */

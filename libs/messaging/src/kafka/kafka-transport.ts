@@ -35,6 +35,12 @@ export interface KafkaTransportOptions extends KafkaSecurity {
   maxBytesPerPartition?: number;
   /** Partitions whose batches are handled at the same time by one member. Default 4. */
   partitionsConsumedConcurrently?: number;
+  /**
+   * Prefix of every topic and consumer group on the wire (e.g. `staging.`), so several
+   * platforms share one Kafka cluster without sharing a message. Everything above the
+   * transport names topics without it. Default none.
+   */
+  namespace?: string;
 }
 
 const MAX_REQUEST_BYTES = 512 * 1024;
@@ -55,8 +61,10 @@ export class KafkaTransport implements Transport {
   private flushScheduled = false;
   private readonly inFlightSends = new Set<Promise<void>>();
   private readonly consumers = new Set<Consumer>();
+  private readonly namespace: string;
 
   constructor(private readonly options: KafkaTransportOptions) {
+    this.namespace = options.namespace ?? '';
     const log = options.logger.child({ component: 'kafkajs' });
     const config: KafkaConfig = {
       clientId: options.clientId,
@@ -75,6 +83,11 @@ export class KafkaTransport implements Transport {
       },
     };
     this.kafka = new Kafka(config);
+  }
+
+  /** A topic or group name as the brokers know it. */
+  private wire(name: string): string {
+    return this.namespace + name;
   }
 
   // ---- producing: concurrent sends in one tick go out as one batch request ---------------
@@ -125,7 +138,7 @@ export class KafkaTransport implements Transport {
         await producer.sendBatch({
           acks: -1,
           topicMessages: [...byTopic].map(([topic, list]) => ({
-            topic,
+            topic: this.wire(topic),
             messages: list.map((r) => ({
               key: r.key,
               value: r.value,
@@ -178,9 +191,10 @@ export class KafkaTransport implements Transport {
   // ---- consuming ------------------------------------------------------------------------
 
   async consume(options: ConsumeOptions, handler: BatchHandler): Promise<TransportConsumer> {
-    const owned: OwnedPartitions = { topic: options.topic, partitions: [] };
+    const topic = this.wire(options.topic);
+    const owned: OwnedPartitions = { topic, partitions: [] };
     const consumer = this.kafka.consumer({
-      groupId: options.groupId,
+      groupId: this.wire(options.groupId),
       partitionAssigners: [stickyAssigner(owned)],
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
       rebalanceTimeout: 30_000,
@@ -192,12 +206,12 @@ export class KafkaTransport implements Transport {
     });
     let stopped = false;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
-      owned.partitions = [...(event.payload.memberAssignment[options.topic] ?? [])];
+      owned.partitions = [...(event.payload.memberAssignment[topic] ?? [])];
       options.onAssign?.(owned.partitions);
     });
     await this.connect(consumer);
     this.consumers.add(consumer);
-    await consumer.subscribe({ topics: [options.topic], fromBeginning: options.fromBeginning });
+    await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning });
     await consumer.run({
       autoCommit: true,
       autoCommitInterval: 500,
@@ -212,7 +226,7 @@ export class KafkaTransport implements Transport {
         commitOffsetsIfNecessary,
       }) => {
         const records: RawRecord[] = batch.messages.map((m) => ({
-          topic: batch.topic,
+          topic: options.topic,
           partition: batch.partition,
           offset: m.offset,
           key: m.key ? m.key.toString('utf8') : null,
@@ -237,7 +251,7 @@ export class KafkaTransport implements Transport {
       pause: () => {
         stopped = true;
         try {
-          consumer.pause([{ topic: options.topic }]);
+          consumer.pause([{ topic }]);
         } catch {
           // Never got as far as running (e.g. the broker was unreachable): nothing to pause.
         }
@@ -252,7 +266,8 @@ export class KafkaTransport implements Transport {
 
   // ---- admin ----------------------------------------------------------------------------
 
-  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+  async ensureTopics(logical: TopicSpec[]): Promise<void> {
+    const specs = logical.map((s) => ({ ...s, name: this.wire(s.name) }));
     const admin = await this.getAdmin();
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.name));
@@ -290,7 +305,9 @@ export class KafkaTransport implements Transport {
     }
   }
 
-  async prepareReplyGroup(groupId: string, topic: string): Promise<void> {
+  async prepareReplyGroup(logicalGroup: string, logicalTopic: string): Promise<void> {
+    const groupId = this.wire(logicalGroup);
+    const topic = this.wire(logicalTopic);
     try {
       const admin = await this.getAdmin();
       const { groups } = await admin.describeGroups([groupId]);
@@ -315,7 +332,8 @@ export class KafkaTransport implements Transport {
     }
   }
 
-  async partitionCount(topic: string): Promise<number> {
+  async partitionCount(logicalTopic: string): Promise<number> {
+    const topic = this.wire(logicalTopic);
     const admin = await this.getAdmin();
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
     const count = topics.find((t) => t.name === topic)?.partitions.length ?? 0;

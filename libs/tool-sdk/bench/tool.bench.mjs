@@ -6,9 +6,13 @@
 import { Messages, toolRequestsTopic, Topics } from '@toolbus/contracts';
 import { createKafkaBus } from '@toolbus/messaging';
 import { createLogger } from '@toolbus/observability';
+import { CallGrantSigner } from '@toolbus/security';
 import { defineTool, runToolConsumer } from '@toolbus/tool-sdk';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const N = Number(process.env.BENCH_TOOL_CALLS ?? 2_000);
@@ -60,20 +64,33 @@ async function main() {
   if (!brokers.length || !databaseUrl)
     throw new Error('KAFKA_BROKERS and DATABASE_URL must be set: run `make bench`');
   const service = `bench-${id().slice(0, 6)}`;
-  const consumer = await runToolConsumer({
-    service,
-    tools: [noop],
-    env: {
-      KAFKA_BROKERS: brokers.join(','),
-      DATABASE_URL: databaseUrl,
-      DATABASE_SCHEMA: service.replace(/-/g, '_'),
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      TOOL_CONCURRENCY: '64',
-    },
-    logger,
-    handleSignals: false,
+  // Every call carries a grant the consumer verifies, as the orchestrator's do: its cost is
+  // part of what a call costs.
+  const keys = mkdtempSync(join(tmpdir(), 'tool-bench-'));
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const grants = new CallGrantSigner({
+    key: privateKey,
+    kid: 'bench',
+    issuer: 'toolbus-orchestrator',
   });
+  const jwksFile = join(keys, 'jwks.json');
+  writeFileSync(jwksFile, JSON.stringify({ keys: [grants.publicJwk()] }));
+  const consumer = await runToolConsumer(
+    { service, tools: [noop] },
+    {
+      env: {
+        KAFKA_BROKERS: brokers.join(','),
+        DATABASE_URL: databaseUrl,
+        DATABASE_SCHEMA: service.replace(/-/g, '_'),
+        PORT: '0',
+        MANAGEMENT_PORT: '0',
+        LOG_LEVEL: 'warn',
+        TOOL_CONCURRENCY: '64',
+        CALL_GRANT_JWKS_FILE: jwksFile,
+      },
+      logger,
+    },
+  );
   const caller = createKafkaBus({
     serviceName: `bench-caller-${id().slice(0, 6)}`,
     brokers,
@@ -94,19 +111,38 @@ async function main() {
   });
   await new Promise((r) => bare.listen(0, '127.0.0.1', r));
   const bareUrl = `http://127.0.0.1:${bare.address().port}/`;
-  const post = (url, n) =>
-    fetch(url, {
+  /** A call as the dispatcher sends it, and its grant. */
+  const granted = async (n) => {
+    const call = {
+      callId: id(),
+      idempotencyKey: `bench-${id()}`,
+      tool: 'noop',
+      input: { n },
+      principal,
+      tenant: 'bench',
+      region: 'eu',
+      deadline: new Date(Date.now() + 10_000).toISOString(),
+    };
+    return { call, grant: await grants.sign(call, service) };
+  };
+  /** Answers only a completed call: a refusal measured as a call would flatter the SDK. */
+  const completed = (what, answer) => {
+    if (answer?.output === undefined) throw new Error(`${what}: ${JSON.stringify(answer)}`);
+  };
+  const post = async (url, n) => {
+    const { call, grant } = await granted(n);
+    const { tool: _tool, deadline, ...body } = call;
+    const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-toolbus-timeout-ms': '5000' },
-      body: JSON.stringify({
-        callId: id(),
-        idempotencyKey: `bench-${id()}`,
-        input: { n },
-        principal,
-        tenant: 'bench',
-        region: 'eu',
-      }),
-    }).then((r) => r.json());
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${grant}`,
+        'x-toolbus-deadline': deadline,
+      },
+      body: JSON.stringify(body),
+    });
+    completed(url, await res.json());
+  };
   rows.push(['bare Node HTTP handler', await measure((n) => post(bareUrl, n))]);
   rows.push([
     'SDK over HTTP (validation, dedup in PostgreSQL)',
@@ -114,26 +150,15 @@ async function main() {
   ]);
   rows.push([
     'SDK over Kafka (request-reply, dedup in PostgreSQL)',
-    await measure((n) =>
-      caller.request(
+    await measure(async (n) => {
+      const { call, grant } = await granted(n);
+      const reply = await caller.request(
         toolRequestsTopic(service),
-        {
-          type: Messages.toolCallRequested.type,
-          key: `k${n % 64}`,
-          value: {
-            callId: id(),
-            idempotencyKey: `bench-${id()}`,
-            tool: 'noop',
-            input: { n },
-            principal,
-            tenant: 'bench',
-            region: 'eu',
-            deadline: new Date(Date.now() + 10_000).toISOString(),
-          },
-        },
+        { type: Messages.toolCallRequested.type, key: `k${n % 64}`, value: { ...call, grant } },
         { replyTopic: Topics.toolResponses, timeoutMs: 10_000 },
-      ),
-    ),
+      );
+      completed('Kafka', reply.value);
+    }),
   ]);
 
   const base = rows[0][1];
@@ -159,6 +184,7 @@ async function main() {
   await caller.close(1000);
   await consumer.close();
   bare.close();
+  rmSync(keys, { recursive: true, force: true });
   process.exit(0);
 }
 

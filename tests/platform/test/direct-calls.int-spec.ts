@@ -1,10 +1,5 @@
-import {
-  Messages,
-  type AskCompleted,
-  type Principal,
-  type ToolInvocationAnswered,
-} from '@toolbus/contracts';
-import { uniqueName, waitFor } from '@toolbus/testing';
+import { Messages, type AskCompleted, type ToolInvocationAnswered } from '@toolbus/contracts';
+import { waitFor } from '@toolbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestPlatform } from './platform.js';
 
@@ -24,42 +19,11 @@ describe('direct tool calls through the orchestrator', () => {
     await platform?.close();
   });
 
-  /** A direct call as the gateway posts it, to replica `replica`. */
-  const invoke = async (
-    tool: string,
-    input: Record<string, unknown>,
-    options: {
-      replica?: number;
-      principal?: Principal;
-      deadline?: string;
-      assert?: boolean;
-    } = {},
-  ): Promise<ToolInvocationAnswered> => {
-    const principal = options.principal ?? platform.principal();
-    const call = {
-      tool,
-      input,
-      idempotencyKey: uniqueName('key'),
-      ...(options.deadline ? { deadline: options.deadline } : {}),
-    };
-    const orchestrator = platform.orchestrators[options.replica ?? 0]!;
-    const res = await fetch(`${orchestrator.url}/internal/v1/tools/${tool}:invoke`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...call,
-        principal,
-        ...(options.assert === false
-          ? {}
-          : { principalAssertion: await platform.invocationAssertion(call, principal) }),
-      }),
-    });
-    expect(res.status).toBe(200);
-    return (await res.json()) as ToolInvocationAnswered;
-  };
-
   it('runs a synchronous tool on the CRM and answers with its output', async () => {
-    const answer = await invoke('get_credit_limit', { customer_id: 'cus_001' });
+    const answer = await platform.invoke({
+      tool: 'get_credit_limit',
+      input: { customer_id: 'cus_001' },
+    });
     expect(answer).toMatchObject({
       outcome: 'succeeded',
       output: { customer_id: 'cus_001', credit_limit: 50_000, currency: 'USD' },
@@ -67,56 +31,45 @@ describe('direct tool calls through the orchestrator', () => {
   });
 
   it('refuses bad calls, each saying what was wrong, and runs none of them', async () => {
-    const unknown = await invoke('get_credit_limits', { customer_id: 'cus_001' });
+    const unknown = await platform.invoke({
+      tool: 'get_credit_limits',
+      input: { customer_id: 'cus_001' },
+    });
     expect(unknown).toMatchObject({ outcome: 'refused', error: { code: 'unknown_tool' } });
 
-    const wrongType = await invoke('get_credit_limit', { customer_id: 42 });
+    const wrongType = await platform.invoke({
+      tool: 'get_credit_limit',
+      input: { customer_id: 42 },
+    });
     expect(wrongType.outcome).toBe('refused');
     expect(wrongType.error?.class).toBe('validation');
     expect(wrongType.error?.issues?.map((i) => i.pointer)).toContain('/customer_id');
 
-    const late = await invoke(
-      'get_credit_limit',
-      { customer_id: 'cus_001' },
-      { deadline: new Date(Date.now() - 1_000).toISOString() },
-    );
+    const late = await platform.invoke({
+      tool: 'get_credit_limit',
+      input: { customer_id: 'cus_001' },
+      deadline: new Date(Date.now() - 1_000).toISOString(),
+    });
     expect(late).toMatchObject({ outcome: 'refused', error: { code: 'deadline_passed' } });
 
-    const unasserted = await invoke(
-      'get_credit_limit',
-      { customer_id: 'cus_001' },
+    const unasserted = await platform.invoke(
+      { tool: 'get_credit_limit', input: { customer_id: 'cus_001' } },
       { assert: false },
     );
     expect(unasserted).toMatchObject({ outcome: 'refused', error: { code: 'untrusted_caller' } });
 
-    const notOurs = await invoke('update_credit_limit', {
-      customer_id: 'cus_001',
-      credit_limit: 1,
-      currency: 'USD',
+    const notOurs = await platform.invoke({
+      tool: 'update_credit_limit',
+      input: { customer_id: 'cus_001', credit_limit: 1, currency: 'USD' },
     });
     expect(notOurs.outcome).toBe('refused');
     expect(notOurs.error?.code, JSON.stringify(notOurs.error)).toBe('insufficient_scope');
   });
 
   it('refuses arguments over the size limit naming it, and dispatches nothing', async () => {
-    const principal = platform.principal();
     /** A direct call with the key it was sent with: the CRM's dedup rows are keyed by it. */
-    const post = async (input: Record<string, unknown>) => {
-      const call = { tool: 'get_credit_limit', input, idempotencyKey: uniqueName('key') };
-      const res = await fetch(
-        `${platform.orchestrators[0]!.url}/internal/v1/tools/get_credit_limit:invoke`,
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            ...call,
-            principal,
-            principalAssertion: await platform.invocationAssertion(call, principal),
-          }),
-        },
-      );
-      return { key: call.idempotencyKey, status: res.status, body: (await res.json()) as unknown };
-    };
+    const post = (input: Record<string, unknown>) =>
+      platform.postInvocation({ tool: 'get_credit_limit', input });
     const seenByCrm = async (key: string) =>
       (
         (await platform.crm.db!.query(
@@ -128,7 +81,7 @@ describe('direct tool calls through the orchestrator', () => {
     // The same call of a normal size runs, and the CRM keeps its key: the probe below can see.
     const normal = await post({ customer_id: 'cus_001' });
     expect((normal.body as ToolInvocationAnswered).outcome).toBe('succeeded');
-    expect(await seenByCrm(normal.key)).toBe(1);
+    expect(await seenByCrm(normal.idempotencyKey)).toBe(1);
 
     // Past MAX_TOOL_ARGUMENTS_BYTES (64 KiB by default): refused by the policy chain.
     const large = await post({ customer_id: 'x'.repeat(70_000) });
@@ -144,7 +97,7 @@ describe('direct tool calls through the orchestrator', () => {
     const refusal = await waitFor(
       () =>
         platform.audit.find(
-          (e) => e.action === 'tool.call' && e.details['idempotencyKey'] === large.key,
+          (e) => e.action === 'tool.call' && e.details['idempotencyKey'] === large.idempotencyKey,
         ),
       { timeoutMs: 15_000, what: 'the refusal in the audit' },
     );
@@ -161,8 +114,8 @@ describe('direct tool calls through the orchestrator', () => {
       detail: 'the request body is larger than the 131072 bytes this endpoint accepts',
     });
 
-    expect(await seenByCrm(large.key)).toBe(0);
-    expect(await seenByCrm(huge.key)).toBe(0);
+    expect(await seenByCrm(large.idempotencyKey)).toBe(0);
+    expect(await seenByCrm(huge.idempotencyKey)).toBe(0);
   });
 
   it('refuses and audits a tool the model was not offered (excessive agency); the ask still answers', async () => {
@@ -191,20 +144,17 @@ describe('direct tool calls through the orchestrator', () => {
       expect.objectContaining({ tool: 'update_credit_limit', outcome: 'refused' }),
     ]);
     expect(completed.answer).toMatch(/^I could not: /);
-    const audited = await waitFor(
-      () =>
-        platform.audit.find(
-          (e) =>
-            e.action === 'tool.call' &&
-            e.contextId === message.contextId &&
-            e.resource.id.startsWith('update_credit_limit') &&
-            e.outcome === 'denied',
-        ),
-      { timeoutMs: 15_000, what: 'the refusal in the audit' },
+    const audited = await platform.auditedToolCall(
+      message.contextId,
+      'update_credit_limit',
+      'denied',
     );
     expect(audited.reason).toBeTruthy();
     // Nothing ran: the limit is as seeded.
-    expect((await invoke('get_credit_limit', { customer_id: 'cus_001' })).output).toMatchObject({
+    expect(
+      (await platform.invoke({ tool: 'get_credit_limit', input: { customer_id: 'cus_001' } }))
+        .output,
+    ).toMatchObject({
       credit_limit: 50_000,
     });
   });

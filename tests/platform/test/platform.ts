@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   Messages,
+  platformTopics,
   RegistryPaths,
   Topics,
   type AskCompleted,
@@ -12,6 +13,7 @@ import {
   type AuditEvent,
   type Principal,
   type RegisterToolRequest,
+  type ToolInvocationAnswered,
 } from '@toolbus/contracts';
 import { createKafkaBus, type IncomingMessage, type MessageBus } from '@toolbus/messaging';
 import { modelShimService } from '@toolbus/model-shim';
@@ -31,7 +33,7 @@ import {
   waitFor,
   type FakeProvider,
 } from '@toolbus/testing';
-import { crmConsumer } from '@toolbus/crm-consumer';
+import { crmService } from '@toolbus/crm-consumer';
 import {
   askBinding,
   invocationBinding,
@@ -80,13 +82,13 @@ function makeKeys(): Keys {
 
 export type AskAnswer = IncomingMessage<AskCompleted | AskFailed>;
 
-/**
- * A service under a name of this platform's own. Its consumer groups are named after it, and
- * the Kafka is shared (other runs of this suite, other suites): under the plain name another
- * platform's model shim would take this one's model requests, and answer from its own script.
- */
-function isolated<T extends { name: string }>(definition: T, name: string): T {
-  return { ...definition, name };
+/** A direct tool call's fields the assertion binds; a fresh idempotency key when none is given. */
+export interface DirectCall {
+  tool: string;
+  toolVersion?: string;
+  input: Record<string, unknown>;
+  idempotencyKey?: string;
+  deadline?: string;
 }
 
 /**
@@ -101,12 +103,11 @@ export class TestPlatform {
     .replace(/[^a-z0-9-]/g, '')
     .slice(0, 40);
   /**
-   * The CRM's service name, so its topic (`tool_requests.<name>`) is this platform's alone
-   * when several platforms share one Kafka.
+   * This platform's Kafka namespace (`KAFKA_NAMESPACE` of each of its services): the Kafka is
+   * shared with other runs and suites, and without it another platform's model shim would take
+   * this one's model requests and answer from its own script.
    */
-  readonly crmService = uniqueName('crm')
-    .replace(/[^a-z0-9-]/g, '')
-    .slice(0, 40);
+  readonly kafkaNamespace: string;
   readonly anthropic: FakeProvider;
   readonly registry: RunningRegistry;
   readonly crm: RunningService<unknown>;
@@ -128,8 +129,10 @@ export class TestPlatform {
       crm: RunningService<unknown>;
       modelShim: RunningService<unknown>;
       client: MessageBus;
+      kafkaNamespace: string;
     },
   ) {
+    this.kafkaNamespace = parts.kafkaNamespace;
     this.anthropic = parts.anthropic;
     this.registry = parts.registry;
     this.crm = parts.crm;
@@ -152,11 +155,12 @@ export class TestPlatform {
     const keys = makeKeys();
     const registrySchema = uniqueName('orch_registry').replace(/-/g, '_');
     const crmSchema = uniqueName('orch_crm').replace(/-/g, '_');
-    const brokers = kafkaBrokers.join(',');
+    const kafkaNamespace = `${uniqueName('platform')}.`;
+    const kafka = { KAFKA_BROKERS: kafkaBrokers.join(','), KAFKA_NAMESPACE: kafkaNamespace };
     const anthropic = await startFakeAnthropic();
     const registry = (await startRegistry({
       env: {
-        KAFKA_BROKERS: brokers,
+        ...kafka,
         DATABASE_URL: databaseUrl,
         DATABASE_SCHEMA: registrySchema,
         AUTH_JWT_SECRET: TEST_JWT_SECRET,
@@ -168,9 +172,9 @@ export class TestPlatform {
       },
       logger,
     }))!;
-    const modelShim = (await startService(isolated(modelShimService, uniqueName('model-shim')), {
+    const modelShim = (await startService(modelShimService, {
       env: {
-        KAFKA_BROKERS: brokers,
+        ...kafka,
         PORT: '0',
         MANAGEMENT_PORT: '0',
         LOG_LEVEL: 'silent',
@@ -184,8 +188,11 @@ export class TestPlatform {
     const client = createKafkaBus({
       serviceName: uniqueName('gateway-test'),
       brokers: kafkaBrokers,
+      namespace: kafkaNamespace,
       logger,
     });
+    // The namespace is new: its topics exist once a service or this client made them.
+    await client.ensureTopics(platformTopics());
     await client.prepareReplies(Topics.askReplies);
     await client.prepareReplies(Topics.invokeReplies);
     const platform = new TestPlatform(keys, [registrySchema, crmSchema], {
@@ -194,6 +201,7 @@ export class TestPlatform {
       crm: undefined as unknown as RunningService<unknown>,
       modelShim,
       client,
+      kafkaNamespace,
     });
     await client.subscribe(
       {
@@ -225,9 +233,9 @@ export class TestPlatform {
     // The orchestrator first: the CRM fetches the grant keys from it.
     await platform.addOrchestrator(options.orchestratorEnv);
     const crmPort = await freePort();
-    const crm = (await startService(crmConsumer(platform.crmService), {
+    const crm = (await startService(crmService, {
       env: {
-        KAFKA_BROKERS: brokers,
+        ...kafka,
         DATABASE_URL: databaseUrl,
         DATABASE_SCHEMA: crmSchema,
         PORT: String(crmPort),
@@ -251,40 +259,45 @@ export class TestPlatform {
     return platform;
   }
 
+  /** The Kafka variables of a service of this platform (its brokers and namespace). */
+  kafkaEnv(): { KAFKA_BROKERS: string; KAFKA_NAMESPACE: string } {
+    return {
+      KAFKA_BROKERS: infraFromEnv().kafkaBrokers.join(','),
+      KAFKA_NAMESPACE: this.kafkaNamespace,
+    };
+  }
+
   /** One more replica, on the same Redis and Kafka group as the others. */
   async addOrchestrator(
     env: Record<string, string> = {},
   ): Promise<RunningService<OrchestratorConfig>> {
-    const { kafkaBrokers, redisUrl } = infraFromEnv();
-    const orchestrator = (await startService(
-      isolated(orchestratorService, `orchestrator-${this.tenant}`),
-      {
-        env: {
-          KAFKA_BROKERS: kafkaBrokers.join(','),
-          REDIS_URL: redisUrl,
-          // One platform's counts and conversations, whatever else shares this Redis.
-          REDIS_KEY_PREFIX: `${this.tenant}:`,
-          // Replicas on one host: each its own catalog reader.
-          REGISTRY_VIEW_INSTANCE: uniqueName('orchestrator'),
-          PORT: '0',
-          MANAGEMENT_PORT: '0',
-          LOG_LEVEL: 'silent',
-          REGISTRY_URL: this.registry.url,
-          REGISTRY_TOKEN: await issueToken({
-            sub: 'orchestrator',
-            kind: 'service',
-            scopes: ['registry:read', 'registry:catalog'],
-          }),
-          CALL_GRANT_SIGNING_KEY_FILE: this.keys.grantKeyFile,
-          CALL_GRANT_KEY_ID: GRANT_KID,
-          GATEWAY_JWKS_FILE: this.keys.gatewayJwksFile,
-          TOOL_CALL_BACKOFF_MS: '20',
-          ...this.ledgerEnv,
-          ...env,
-        },
-        logger,
+    const { redisUrl } = infraFromEnv();
+    const orchestrator = (await startService(orchestratorService, {
+      env: {
+        ...this.kafkaEnv(),
+        REDIS_URL: redisUrl,
+        // One platform's counts and conversations, whatever else shares this Redis.
+        REDIS_KEY_PREFIX: `${this.tenant}:`,
+        // Replicas on one host: each its own catalog reader.
+        REGISTRY_VIEW_INSTANCE: uniqueName('orchestrator'),
+        PORT: '0',
+        MANAGEMENT_PORT: '0',
+        LOG_LEVEL: 'silent',
+        REGISTRY_URL: this.registry.url,
+        REGISTRY_TOKEN: await issueToken({
+          sub: 'orchestrator',
+          kind: 'service',
+          scopes: ['registry:read', 'registry:catalog'],
+        }),
+        CALL_GRANT_SIGNING_KEY_FILE: this.keys.grantKeyFile,
+        CALL_GRANT_KEY_ID: GRANT_KID,
+        GATEWAY_JWKS_FILE: this.keys.gatewayJwksFile,
+        TOOL_CALL_BACKOFF_MS: '20',
+        ...this.ledgerEnv,
+        ...env,
       },
-    )) as RunningService<OrchestratorConfig>;
+      logger,
+    })) as RunningService<OrchestratorConfig>;
     this.orchestrators.push(orchestrator);
     return orchestrator;
   }
@@ -401,6 +414,61 @@ export class TestPlatform {
         },
         { timeoutMs: 15_000, what: `the orchestrator's catalog to hold ${names.join(', ')}` },
       );
+  }
+
+  /**
+   * A direct call as the gateway posts it to `replica`'s internal route: the principal stated
+   * in the body and asserted for this very call (`assert: false` leaves the assertion out).
+   */
+  async postInvocation(
+    call: DirectCall,
+    options: { principal?: Principal; replica?: number; assert?: boolean } = {},
+  ): Promise<{ status: number; body: unknown; idempotencyKey: string }> {
+    const principal = options.principal ?? this.principal();
+    const keyed = { ...call, idempotencyKey: call.idempotencyKey ?? uniqueName('key') };
+    const orchestrator = this.orchestrators[options.replica ?? 0]!;
+    const res = await fetch(`${orchestrator.url}/internal/v1/tools/${call.tool}:invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...keyed,
+        principal,
+        ...(options.assert === false
+          ? {}
+          : { principalAssertion: await this.invocationAssertion(keyed, principal) }),
+      }),
+    });
+    return { status: res.status, body: await res.json(), idempotencyKey: keyed.idempotencyKey };
+  }
+
+  /** {@link postInvocation}, answered (refusals are answers too); any other status throws. */
+  async invoke(
+    call: DirectCall,
+    options: { principal?: Principal; replica?: number; assert?: boolean } = {},
+  ): Promise<ToolInvocationAnswered> {
+    const { status, body } = await this.postInvocation(call, options);
+    if (status !== 200)
+      throw new Error(`${call.tool}:invoke answered ${status}: ${JSON.stringify(body)}`);
+    return body as ToolInvocationAnswered;
+  }
+
+  /** The audit event of `tool`'s call in the ask of `contextId`, once the probe received it. */
+  auditedToolCall(
+    contextId: string,
+    tool: string,
+    outcome?: AuditEvent['outcome'],
+  ): Promise<AuditEvent> {
+    return waitFor(
+      () =>
+        this.audit.find(
+          (e) =>
+            e.action === 'tool.call' &&
+            e.contextId === contextId &&
+            e.resource.id.startsWith(tool) &&
+            (outcome === undefined || e.outcome === outcome),
+        ),
+      { timeoutMs: 15_000, what: `the audit of ${tool}'s call` },
+    );
   }
 
   /** The assertion header of a direct invocation over internal HTTP. */

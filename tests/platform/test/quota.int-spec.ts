@@ -1,5 +1,3 @@
-import { type Principal, type ToolInvocationAnswered } from '@toolbus/contracts';
-import { uniqueName } from '@toolbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestPlatform } from './platform.js';
 
@@ -21,40 +19,6 @@ describe('the tool quota across two orchestrator replicas', () => {
     await platform?.close();
   });
 
-  /** A direct call as the gateway posts it, to replica `replica`. */
-  const invoke = async (
-    tool: string,
-    input: Record<string, unknown>,
-    options: {
-      replica?: number;
-      principal?: Principal;
-      deadline?: string;
-      assert?: boolean;
-    } = {},
-  ): Promise<ToolInvocationAnswered> => {
-    const principal = options.principal ?? platform.principal();
-    const call = {
-      tool,
-      input,
-      idempotencyKey: uniqueName('key'),
-      ...(options.deadline ? { deadline: options.deadline } : {}),
-    };
-    const orchestrator = platform.orchestrators[options.replica ?? 0]!;
-    const res = await fetch(`${orchestrator.url}/internal/v1/tools/${tool}:invoke`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...call,
-        principal,
-        ...(options.assert === false
-          ? {}
-          : { principalAssertion: await platform.invocationAssertion(call, principal) }),
-      }),
-    });
-    expect(res.status).toBe(200);
-    return (await res.json()) as ToolInvocationAnswered;
-  };
-
   it('refuses the 501st call of a minute with the time until the next slot, whichever replica counts it', async () => {
     const principal = platform.principal();
     const outcomes: string[] = [];
@@ -63,9 +27,8 @@ describe('the tool quota across two orchestrator replicas', () => {
         ...(
           await Promise.all(
             Array.from({ length: 10 }, (_, i) =>
-              invoke(
-                'get_credit_limit',
-                { customer_id: 'cus_001' },
+              platform.invoke(
+                { tool: 'get_credit_limit', input: { customer_id: 'cus_001' } },
                 { principal, replica: (batch + i) % 2 },
               ),
             ),
@@ -73,9 +36,8 @@ describe('the tool quota across two orchestrator replicas', () => {
         ).map((a) => a.outcome),
       );
     expect(outcomes.filter((o) => o === 'succeeded')).toHaveLength(500);
-    const refused = await invoke(
-      'get_credit_limit',
-      { customer_id: 'cus_001' },
+    const refused = await platform.invoke(
+      { tool: 'get_credit_limit', input: { customer_id: 'cus_001' } },
       { principal, replica: 1 },
     );
     expect(refused.outcome).toBe('refused');

@@ -4,12 +4,11 @@ import {
   RegistryPaths,
   type AskCompleted,
   type Principal,
-  type ToolInvocationAnswered,
 } from '@toolbus/contracts';
 import { crmService } from '@toolbus/crm-consumer';
 import { openDatabase } from '@toolbus/persistence';
 import { startService, type RunningService } from '@toolbus/service-kit';
-import { freePort, infraFromEnv, issueToken, uniqueName, waitFor } from '@toolbus/testing';
+import { freePort, infraFromEnv, issueToken, uniqueName } from '@toolbus/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logger, TestPlatform } from './platform.js';
 
@@ -41,31 +40,6 @@ describe('scope and residency', () => {
     )[0]!.n;
   const runs = async () => ({ eu: await ran(platform.crm), us: await ran(crmUs) });
 
-  const invoke = async (
-    tool: string,
-    input: Record<string, unknown>,
-    principal: Principal,
-    toolVersion?: string,
-  ): Promise<ToolInvocationAnswered> => {
-    const call = {
-      tool,
-      ...(toolVersion ? { toolVersion } : {}),
-      input,
-      idempotencyKey: uniqueName('key'),
-    };
-    const res = await fetch(`${platform.orchestrators[0]!.url}/internal/v1/tools/${tool}:invoke`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...call,
-        principal,
-        principalAssertion: await platform.invocationAssertion(call, principal),
-      }),
-    });
-    expect(res.status).toBe(200);
-    return (await res.json()) as ToolInvocationAnswered;
-  };
-
   /** The model asks for `tool` once, then answers with what it got. */
   const scriptOneCall = (tool: string) =>
     platform.anthropic.script([
@@ -88,14 +62,15 @@ describe('scope and residency', () => {
         }),
       },
     });
-    // The CRM in the US: its own database; registered below, not by itself.
-    const { kafkaBrokers, databaseUrl } = infraFromEnv();
+    // The CRM in the US: its own database and consumer group (so it takes none of the EU CRM's
+    // calls over Kafka); registered below, not by itself.
+    const { databaseUrl } = infraFromEnv();
     const port = await freePort();
     crmUs = (await startService(
       { ...crmService, name: uniqueName('crm-us') },
       {
         env: {
-          KAFKA_BROKERS: kafkaBrokers.join(','),
+          ...platform.kafkaEnv(),
           DATABASE_URL: databaseUrl,
           DATABASE_SCHEMA: usSchema,
           PORT: String(port),
@@ -170,16 +145,7 @@ describe('scope and residency', () => {
     ]);
     // The model read why, and answered with it.
     expect(completed.answer).toMatch(/region_not_allowed|processes data in us/);
-    const audited = await waitFor(
-      () =>
-        platform.audit.find(
-          (e) =>
-            e.action === 'tool.call' &&
-            e.contextId === message.contextId &&
-            e.resource.id.startsWith('get_credit_report'),
-        ),
-      { timeoutMs: 15_000, what: 'the refusal in the audit' },
-    );
+    const audited = await platform.auditedToolCall(message.contextId, 'get_credit_report');
     expect(audited).toMatchObject({
       outcome: 'denied',
       details: { decision: 'refused', step: 'residency', code: 'region_not_allowed' },
@@ -187,11 +153,10 @@ describe('scope and residency', () => {
     expect(audited.reason).toMatch(/processes data in us.*eu/);
 
     // A direct call is refused the same way.
-    const direct = await invoke(
-      'get_credit_report',
-      { customer_id: 'cus_001' },
-      platform.principal(),
-    );
+    const direct = await platform.invoke({
+      tool: 'get_credit_report',
+      input: { customer_id: 'cus_001' },
+    });
     expect(direct).toMatchObject({
       outcome: 'refused',
       error: { class: 'forbidden', code: 'region_not_allowed' },
@@ -201,11 +166,10 @@ describe('scope and residency', () => {
   it('routes a tool held in two regions to the allowed one, for a direct call and an ask', async () => {
     // The EU tenant: the older EU version, on the EU CRM, though a newer one is served.
     let before = await runs();
-    const euDirect = await invoke(
-      'get_credit_limit',
-      { customer_id: 'cus_001' },
-      platform.principal(),
-    );
+    const euDirect = await platform.invoke({
+      tool: 'get_credit_limit',
+      input: { customer_id: 'cus_001' },
+    });
     expect(euDirect).toMatchObject({
       outcome: 'succeeded',
       toolVersion: euVersion,
@@ -229,7 +193,10 @@ describe('scope and residency', () => {
 
     // The US tenant: the US version, on the US CRM.
     before = await runs();
-    const usDirect = await invoke('get_credit_limit', { customer_id: 'cus_001' }, usPrincipal());
+    const usDirect = await platform.invoke(
+      { tool: 'get_credit_limit', input: { customer_id: 'cus_001' } },
+      { principal: usPrincipal() },
+    );
     expect(usDirect).toMatchObject({ outcome: 'succeeded', toolVersion: US_VERSION });
     expect(await runs()).toEqual({ eu: before.eu, us: before.us + 1 });
 
@@ -251,12 +218,11 @@ describe('scope and residency', () => {
 
     // Naming the version of the other region is refused, not run there.
     before = await runs();
-    const pinned = await invoke(
-      'get_credit_limit',
-      { customer_id: 'cus_001' },
-      platform.principal(),
-      US_VERSION,
-    );
+    const pinned = await platform.invoke({
+      tool: 'get_credit_limit',
+      toolVersion: US_VERSION,
+      input: { customer_id: 'cus_001' },
+    });
     expect(pinned).toMatchObject({ outcome: 'refused', error: { code: 'region_not_allowed' } });
     expect(await runs()).toEqual(before);
   });

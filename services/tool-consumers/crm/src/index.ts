@@ -7,4 +7,4 @@ export {
   updateCreditLimitInput,
   updateCreditLimitTool,
 } from './tools/index.js';
-export { crmConsumer, crmService } from './crm.service.js';
+export { crmService } from './crm.service.js';

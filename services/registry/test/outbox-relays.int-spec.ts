@@ -113,8 +113,13 @@ describe('two outbox relays on one database', () => {
     const other = await startTestRegistry({ OUTBOX_POLL_MS: '60000' });
     try {
       const held = a.registry.db.transaction(async (em) => {
-        const [row] = (await em.query(OUTBOX_LOCK_SQL)) as Array<{ locked: boolean }>;
-        expect(row!.locked).toBe(true);
+        // This schema's own relays may be mid-publish (their poll or a kick): wait for the lock
+        // rather than expecting it free on the first try.
+        await waitFor(
+          async () =>
+            ((await em.query(OUTBOX_LOCK_SQL)) as Array<{ locked: boolean }>)[0]!.locked,
+          { timeoutMs: 5_000, what: 'this schema’s outbox lock' },
+        );
         const name = `${tool}_other`.slice(0, 64);
         const writer = await client(other.url, 'author', ['registry:write'], {
           teams: ['team-crm'],

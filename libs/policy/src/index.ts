@@ -34,6 +34,14 @@ export {
   type TokenBudgetOptions,
   type UsageRecorded,
 } from './steps/budget.step.js';
+export {
+  MemoryUsageLedger,
+  type BudgetKind,
+  type MonthTotals,
+  type Spend,
+  type SpendRecorded,
+  type UsageLedger,
+} from './usage-ledger.js';
 export { quotaKeys, quotaStep, type QuotaStepOptions } from './steps/quota.step.js';
 export { regionAllowed, residencyStep, toolPermitted } from './steps/residency.step.js';
 export { missingScopes, scopeStep } from './steps/scope.step.js';

@@ -3,6 +3,7 @@ import { createRedisStore, type StateStore } from '@toolbus/state';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   budgetKeys,
+  MemoryUsageLedger,
   monthOf,
   policySteps,
   runPolicyChain,
@@ -25,12 +26,34 @@ afterAll(async () => {
   for (const close of closers.reverse()) await close().catch(() => undefined);
 });
 
+// Replicas of one deployment share its usage ledger as they share its Redis prefix.
+const ledgers = new Map<string, MemoryUsageLedger>();
+
 function replica(prefix: string, url = redisUrl, commandTimeoutMs = 2_000) {
   const store = createRedisStore({ url, keyPrefix: prefix, commandTimeoutMs });
   closers.push(() => store.close());
-  const budget = new TokenBudget({ store });
+  if (!ledgers.has(prefix)) ledgers.set(prefix, new MemoryUsageLedger());
+  const budget = new TokenBudget({ store, ledger: ledgers.get(prefix)! });
   return { store, budget, steps: policySteps({ store, budget }) };
 }
+
+let calls = 0;
+const spend = (
+  tenant: string,
+  settings: TenantSettings,
+  askId: string,
+  tokens: number,
+  costUsd: number,
+) => ({
+  tenant,
+  settings,
+  askId,
+  callId: `call-${++calls}`,
+  model: 'claude-test',
+  inputTokens: tokens,
+  outputTokens: 0,
+  costUsd,
+});
 
 const chain = (steps: PolicyStep[], settings: TenantSettings = {}, askId?: string) =>
   runPolicyChain(steps, call(askId ? { askId } : {}), context(settings));
@@ -78,6 +101,7 @@ describe('policy on Redis', () => {
           budgetKeys.usdMicros(tenant, month),
           budgetKeys.warned(tenant, month, 'tokens'),
           budgetKeys.warned(tenant, month, 'usd'),
+          budgetKeys.ask('ask-0'),
           budgetKeys.ask('ask-1'),
           budgetKeys.ask('ask-2'),
         ].map((k) => a.store.delete(k)),
@@ -85,7 +109,7 @@ describe('policy on Redis', () => {
     );
     const recorded = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        (i % 2 ? a : b).budget.recordUsage({ tenant, settings, tokens: 425, costUsd: 0.5 }),
+        (i % 2 ? a : b).budget.recordUsage(spend(tenant, settings, 'ask-0', 425, 0.5)),
       ),
     );
     // 20 × 425 = 8,500 tokens (85%): exactly one of the twenty saw the warning.
@@ -101,7 +125,7 @@ describe('policy on Redis', () => {
       usdUsed: 10,
     });
     expect((await chain(b.steps, settings, 'ask-1')).decision.kind).toBe('allow');
-    await a.budget.recordUsage({ tenant, settings, tokens: 1_500, costUsd: 0 });
+    await a.budget.recordUsage(spend(tenant, settings, 'ask-0', 1_500, 0));
     const refused = await chain(b.steps, settings, 'ask-2');
     expect(refused.decision).toMatchObject({ step: 'budget', code: 'budget_exceeded' });
   });

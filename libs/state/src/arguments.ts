@@ -60,6 +60,13 @@ export function checkIncrement(key: string, by: unknown, options: { ttlMs?: numb
   if (options.ttlMs !== undefined) checkTtl('increment', options.ttlMs);
 }
 
+export function checkRaise(key: string, value: unknown, options: { ttlMs?: number } = {}): void {
+  checkKey('raise', key);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    fail('raise', 'value must be a non-negative safe integer', value);
+  if (options.ttlMs !== undefined) checkTtl('raise', options.ttlMs);
+}
+
 export function checkList(
   operation: string,
   key: string,

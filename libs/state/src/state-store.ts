@@ -37,6 +37,13 @@ export interface StateStore {
    * month, say) and is never extended by later increments.
    */
   increment(key: string, by: number, options?: { ttlMs?: number }): Promise<number>;
+  /**
+   * Raises the counter to `value` when it holds less (or nothing), and resolves with what it
+   * holds then: never lowers it. For a counter that mirrors a running total kept elsewhere
+   * (the usage ledger's), where writers that race may arrive out of order: the newest total
+   * wins. `ttlMs` as for `increment`.
+   */
+  raise(key: string, value: number, options?: { ttlMs?: number }): Promise<number>;
   /** Several counters at once, by key; an absent counter reads 0. */
   readCounters(keys: readonly string[]): Promise<Record<string, number>>;
 

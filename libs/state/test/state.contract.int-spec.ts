@@ -148,6 +148,33 @@ describe.each(adapters)('StateStore contract: %s', (_name, makeHarness) => {
     expect(await a.readCounters([])).toEqual({});
   });
 
+  it('raises a counter to a running total and never lowers it, whatever order totals arrive in', async () => {
+    const [k, absent] = [key(), key()];
+    const totals = Array.from({ length: 50 }, (_, i) => (i + 1) * 1_000);
+    // Replicas report totals out of order: the newest (largest) wins.
+    await Promise.all([...totals].reverse().map((t, i) => (i % 2 ? a : b).raise(k, t)));
+    expect((await a.readCounters([k]))[k]).toBe(50_000);
+    expect(await b.raise(k, 20_000)).toBe(50_000);
+    expect(await b.raise(k, 50_001)).toBe(50_001);
+    // Raising an absent counter to 0 creates it: it is then known to be 0, not unknown.
+    expect(await a.get(absent)).toBeUndefined();
+    expect(await a.raise(absent, 0, { ttlMs: 60_000 })).toBe(0);
+    expect(await b.get(absent)).toBe('0');
+    await expect(a.raise(k, -1)).rejects.toThrow(
+      'raise: value must be a non-negative safe integer, got -1',
+    );
+  });
+
+  it('gives a raised counter its TTL on creation and never extends it', async () => {
+    const k = key();
+    await a.raise(k, 5, { ttlMs: 300 });
+    await b.raise(k, 7, { ttlMs: 60_000 });
+    expect((await a.readCounters([k]))[k]).toBe(7);
+    await waitFor(async () => (await a.get(k)) === undefined, {
+      what: 'the raised counter to expire',
+    });
+  });
+
   it('gives a counter its TTL on creation and never extends it', async () => {
     const k = key();
     await a.increment(k, 1, { ttlMs: 300 });

@@ -133,7 +133,7 @@ export const orchestratorOwnConfig = {
     schema: env.json(TenantPolicies),
     default: '{}',
     description:
-      'JSON policies by tenant (`*` for the rest): allowedRegions, askTokenCap, monthlyTokens, monthlyUsd',
+      'JSON policies by tenant (`*` for the rest): allowedRegions, askTokenCap, monthlyTokenBudget, monthlyUsdBudget, rateLimitPerMinute',
   },
   HISTORY_TTL_SECONDS: {
     schema: env.int(60, 30 * 86_400),

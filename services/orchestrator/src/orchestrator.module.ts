@@ -26,6 +26,7 @@ import { InvocationController } from './invocations/invocation.controller.js';
 import { InvocationService } from './invocations/invocation.service.js';
 import { ledgerModule } from './ledger/ledger.module.js';
 import { tenantSettings } from './tenants/tenant-policies.js';
+import { PgUsageLedger } from './usage/pg-usage-ledger.js';
 
 /** The state store the orchestrator's parts share: the host's, Redis, or memory. */
 export const STATE_STORE = Symbol.for('toolbus.orchestrator.state');
@@ -78,7 +79,12 @@ export async function orchestratorModule(
 
   const settingsOf = (tenant: string) => tenantSettings(config.TENANT_POLICIES, tenant);
   const catalog = new ToolCatalog(view);
-  const budget = new TokenBudget({ store, defaultAskTokenCap: config.ASK_TOKEN_CAP });
+  if (!context.db) throw new Error('the orchestrator needs its database (the usage ledger)');
+  const budget = new TokenBudget({
+    store,
+    ledger: new PgUsageLedger(context.db),
+    defaultAskTokenCap: config.ASK_TOKEN_CAP,
+  });
   const audit = new AuditPublisher(bus, logger.child({ component: 'audit' }), {
     includeArguments: config.AUDIT_LEDGER_ARGUMENTS,
   });

@@ -119,6 +119,8 @@ export class TestPlatform {
   private readonly assertions: PrincipalAssertionSigner;
   /** The audit ledger's variables, for every replica (`start({ ledger: true })`). */
   private ledgerEnv: Record<string, string> = {};
+  /** The orchestrators' one database schema: replicas share the usage ledger, as in production. */
+  readonly orchestratorSchema = uniqueName('orch').replace(/-/g, '_');
 
   private constructor(
     private readonly keys: Keys,
@@ -214,18 +216,15 @@ export class TestPlatform {
         if (m.value.tenant === platform.tenant) platform.audit.push(m.value);
       },
     );
+    platform.schemas.push(platform.orchestratorSchema);
     if (options.ledger) {
-      const ledgerSchema = uniqueName('orch_ledger').replace(/-/g, '_');
       const keysDir = join(keys.dir, 'audit-keys');
       mkdirSync(keysDir);
       writeFileSync(join(keysDir, 'k1'), randomBytes(32).toString('base64'), { mode: 0o600 });
-      platform.schemas.push(ledgerSchema);
       platform.ledgerEnv = {
         AUDIT_LEDGER_ENABLED: 'true',
         AUDIT_KEYS_DIR: keysDir,
         AUDIT_KEY_ID: 'k1',
-        DATABASE_URL: databaseUrl,
-        DATABASE_SCHEMA: ledgerSchema,
         AUTH_JWT_SECRET: TEST_JWT_SECRET,
         AUTH_ALLOW_SHARED_KEY: 'true',
       };
@@ -271,10 +270,12 @@ export class TestPlatform {
   async addOrchestrator(
     env: Record<string, string> = {},
   ): Promise<RunningService<OrchestratorConfig>> {
-    const { redisUrl } = infraFromEnv();
+    const { redisUrl, databaseUrl } = infraFromEnv();
     const orchestrator = (await startService(orchestratorService, {
       env: {
         ...this.kafkaEnv(),
+        DATABASE_URL: databaseUrl,
+        DATABASE_SCHEMA: this.orchestratorSchema,
         REDIS_URL: redisUrl,
         // One platform's counts and conversations, whatever else shares this Redis.
         REDIS_KEY_PREFIX: `${this.tenant}:`,

@@ -3,12 +3,40 @@ import { metricsRegistry } from '@toolbus/observability';
 import { describe, expect, it } from 'vitest';
 import { call, context } from '../../test/fixtures.js';
 import type { Decision, TenantSettings } from '../policy.js';
-import { monthOf, TokenBudget } from './budget.step.js';
+import { StateUnavailableError } from '@toolbus/state';
+import { MemoryUsageLedger, type UsageLedger } from '../usage-ledger.js';
+import { budgetKeys, monthOf, TokenBudget, type BudgetUsage } from './budget.step.js';
 
 function onClock(start = Date.UTC(2026, 6, 30, 12)) {
   const clock = { now: start };
   const store = createMemoryStore({ backend: new MemoryStateBackend({ clock: () => clock.now }) });
-  return { clock, store, budget: new TokenBudget({ store, clock: () => clock.now }) };
+  const ledger = new MemoryUsageLedger();
+  return {
+    clock,
+    store,
+    ledger,
+    budget: new TokenBudget({ store, ledger, clock: () => clock.now }),
+  };
+}
+
+let calls = 0;
+/** One model call's usage: its own call id, in its own ask unless one is named. */
+function usage(
+  settings: TenantSettings,
+  tokens: number,
+  costUsd = 0,
+  askId = `ask-x${++calls}`,
+): BudgetUsage {
+  return {
+    tenant: 'acme',
+    settings,
+    askId,
+    callId: `call-${++calls}`,
+    model: 'claude-test',
+    inputTokens: tokens,
+    outputTokens: 0,
+    costUsd,
+  };
 }
 
 const code = (d: Decision) => (d.kind === 'refuse' ? d.code : d.kind);
@@ -35,20 +63,8 @@ describe('token budget', () => {
     '%j after %i tokens, USD %d, %i in the ask: %s',
     async (settings, tokens, usd, askTokens, expected) => {
       const { budget } = onClock();
-      if (tokens > askTokens)
-        await budget.recordUsage({
-          tenant: 'acme',
-          settings,
-          tokens: tokens - askTokens,
-          costUsd: usd,
-        });
-      await budget.recordUsage({
-        tenant: 'acme',
-        settings,
-        askId: 'ask-1',
-        tokens: askTokens,
-        costUsd: tokens > askTokens ? 0 : usd,
-      });
+      if (tokens > askTokens) await budget.recordUsage(usage(settings, tokens - askTokens, usd));
+      await budget.recordUsage(usage(settings, askTokens, tokens > askTokens ? 0 : usd, 'ask-1'));
       expect(code(await budget.check('acme', settings, 'ask-1'))).toBe(expected);
       expect(code(await budget.step.decide(call({ askId: 'ask-1' }), context(settings)))).toBe(
         expected,
@@ -59,8 +75,8 @@ describe('token budget', () => {
   it('reports what an ask has left, and stops it at the cap', async () => {
     const { budget } = onClock();
     const settings = { askTokenCap: 1_000 };
-    const usage = { tenant: 'acme', settings, askId: 'ask-9' };
-    expect(await budget.recordUsage({ ...usage, tokens: 700, costUsd: 0.01 })).toMatchObject({
+    expect(await budget.recordUsage(usage(settings, 700, 0.01, 'ask-9'))).toMatchObject({
+      added: true,
       month: '2026-07',
       tokensUsed: 700,
       usdUsed: 0.01,
@@ -69,7 +85,7 @@ describe('token budget', () => {
       askTokensRemaining: 300,
       warnings: [],
     });
-    await budget.recordUsage({ ...usage, tokens: 400, costUsd: 0.01 });
+    await budget.recordUsage(usage(settings, 400, 0.01, 'ask-9'));
     expect(await budget.status('acme', settings, 'ask-9')).toMatchObject({
       askTokensUsed: 1_100,
       askTokensRemaining: 0,
@@ -85,11 +101,11 @@ describe('token budget', () => {
   });
 
   it('warns once at 80% of a monthly budget, across replicas, and refuses at 100% until the month turns', async () => {
-    const { clock, store, budget } = onClock();
-    const replica = new TokenBudget({ store, clock: () => clock.now });
+    const { clock, store, ledger, budget } = onClock();
+    const replica = new TokenBudget({ store, ledger, clock: () => clock.now });
     const settings = { monthlyTokenBudget: 1_000, monthlyUsdBudget: 10 };
     const use = (b: TokenBudget, tokens: number, costUsd = 0) =>
-      b.recordUsage({ tenant: 'acme', settings, tokens, costUsd });
+      b.recordUsage(usage(settings, tokens, costUsd));
     expect((await use(budget, 790)).warnings).toEqual([]);
     const crossing = await use(replica, 20);
     expect(crossing.warnings).toEqual([
@@ -126,15 +142,17 @@ describe('token budget', () => {
     clock.now = Date.UTC(2026, 7, 1);
     expect(monthOf(clock.now)).toBe('2026-08');
     expect(await budget.check('acme', settings)).toEqual({ kind: 'allow' });
-    await use(budget, 900);
+    expect((await use(budget, 900)).warnings.map((w) => w.message)).toEqual([
+      'Tenant acme has used 90% of its monthly token budget for 2026-08.',
+    ]);
     expect((await budget.check('acme', settings)).kind).toBe('allow');
-    expect((await use(replica, 1)).warnings).toEqual([]); // warned by the check just before
+    expect((await use(replica, 1)).warnings).toEqual([]);
   });
 
   it('does not check direct calls, which spend no tokens', async () => {
     const { budget } = onClock();
     const settings = { monthlyTokenBudget: 10 };
-    await budget.recordUsage({ tenant: 'acme', settings, tokens: 10, costUsd: 0 });
+    await budget.recordUsage(usage(settings, 10));
     expect((await budget.step.decide(call(), context(settings))).kind).toBe('allow');
     expect(code(await budget.step.decide(call({ askId: 'a' }), context(settings)))).toBe(
       'budget_exceeded',
@@ -150,26 +168,96 @@ describe('token budget', () => {
       errorClass: 'unavailable',
       retryable: true,
     });
-    await expect(
-      budget.recordUsage({ tenant: 'acme', settings: {}, tokens: 1, costUsd: 0 }),
-    ).rejects.toThrow('state store unavailable during increment: the store is closed');
+    await expect(budget.recordUsage(usage({}, 1))).rejects.toThrow(
+      'state store unavailable during raise: the store is closed',
+    );
   });
 
   it.each([
-    [{ tokens: -1, costUsd: 0 }, 'recordUsage: tokens must be a non-negative integer, got -1'],
-    [{ tokens: 1.5, costUsd: 0 }, 'recordUsage: tokens must be a non-negative integer, got 1.5'],
-    [
-      { tokens: 1, costUsd: -0.01 },
-      'recordUsage: costUsd must be a non-negative number, got -0.01',
-    ],
-    [
-      { tokens: 1, costUsd: Number.NaN },
-      'recordUsage: costUsd must be a non-negative number, got NaN',
-    ],
-  ])('refuses bad usage %j', async (usage, message) => {
-    const { budget } = onClock();
-    await expect(budget.recordUsage({ tenant: 'acme', settings: {}, ...usage })).rejects.toThrow(
-      message,
+    [{ inputTokens: -1 }, 'recordUsage: inputTokens must be a non-negative integer, got -1'],
+    [{ outputTokens: 1.5 }, 'recordUsage: outputTokens must be a non-negative integer, got 1.5'],
+    [{ costUsd: -0.01 }, 'recordUsage: costUsd must be a non-negative number, got -0.01'],
+    [{ costUsd: Number.NaN }, 'recordUsage: costUsd must be a non-negative number, got NaN'],
+    [{ callId: '' }, 'recordUsage: callId must name the model call'],
+  ])('refuses bad usage %j, recording nothing', async (bad, message) => {
+    const { budget, ledger } = onClock();
+    await expect(budget.recordUsage({ ...usage({}, 1), ...bad })).rejects.toThrow(message);
+    expect(ledger.rows()).toEqual([]);
+  });
+
+  it('counts a model call once however often it is recorded', async () => {
+    const { budget, ledger } = onClock();
+    const settings = { monthlyTokenBudget: 10_000 };
+    const once = usage(settings, 300, 0.2, 'ask-r');
+    expect(await budget.recordUsage(once)).toMatchObject({ added: true, tokensUsed: 300 });
+    expect(await budget.recordUsage(once)).toMatchObject({
+      added: false,
+      tokensUsed: 300,
+      usdUsed: 0.2,
+      askTokensUsed: 300,
+    });
+    expect(ledger.rows()).toHaveLength(1);
+  });
+
+  it('rebuilds lost counters from the usage ledger: losing Redis gives no month back and no second warning', async () => {
+    const { clock, ledger, budget } = onClock();
+    const settings = { monthlyTokenBudget: 1_000 };
+    expect((await budget.recordUsage(usage(settings, 850, 0, 'ask-l'))).warnings).toHaveLength(1);
+    // A new, empty store (Redis restarted without persistence) in front of the same ledger.
+    const fresh = createMemoryStore({
+      backend: new MemoryStateBackend({ clock: () => clock.now }),
+    });
+    const after = new TokenBudget({ store: fresh, ledger, clock: () => clock.now });
+    expect(await after.status('acme', settings, 'ask-l')).toMatchObject({
+      tokensUsed: 850,
+      askTokensUsed: 850,
+    });
+    expect(await fresh.readCounters([budgetKeys.tokens('acme', '2026-07')])).toEqual({
+      [budgetKeys.tokens('acme', '2026-07')]: 850,
+    });
+    expect((await after.recordUsage(usage(settings, 50))).warnings).toEqual([]);
+    expect(await after.recordUsage(usage(settings, 100))).toMatchObject({ tokensUsed: 1_000 });
+    expect(code(await after.check('acme', settings))).toBe('budget_exceeded');
+  });
+
+  it('fails closed when the usage ledger cannot be reached, and records nothing then', async () => {
+    const { store } = onClock();
+    const away = (operation: string) => () =>
+      Promise.reject(new StateUnavailableError(`usage ledger ${operation}`, 'connection refused'));
+    const ledger: UsageLedger = {
+      record: away('record'),
+      totals: away('totals'),
+      askTokens: away('askTokens'),
+      claimWarning: away('claimWarning'),
+    };
+    const budget = new TokenBudget({ store, ledger });
+    // No counter yet: the month cannot be known without the ledger.
+    expect(await budget.check('acme', { monthlyTokenBudget: 10 })).toMatchObject({
+      code: 'budget_unavailable',
+    });
+    await expect(budget.recordUsage(usage({}, 1))).rejects.toThrow(
+      'state store unavailable during usage ledger record: connection refused',
     );
+    expect(await store.readCounters([budgetKeys.tokens('acme', monthOf(Date.now()))])).toEqual({
+      [budgetKeys.tokens('acme', monthOf(Date.now()))]: 0,
+    });
+  });
+
+  it('reads no ledger for a tenant without monthly budgets', async () => {
+    const { store } = onClock();
+    let reads = 0;
+    const ledger = new MemoryUsageLedger();
+    const counting: UsageLedger = {
+      ...ledger,
+      record: (s) => ledger.record(s),
+      totals: (...a) => (reads++, ledger.totals(...a)),
+      askTokens: (a) => ledger.askTokens(a),
+      claimWarning: (...a) => ledger.claimWarning(...a),
+    };
+    const budget = new TokenBudget({ store, ledger: counting });
+    expect((await budget.check('acme', {})).kind).toBe('allow');
+    expect(reads).toBe(0);
+    expect((await budget.check('acme', { monthlyUsdBudget: 5 })).kind).toBe('allow');
+    expect(reads).toBe(1);
   });
 });

@@ -10,9 +10,13 @@ import {
   type Refusal,
   type TenantSettings,
 } from '../policy.js';
+import type { BudgetKind, UsageLedger } from '../usage-ledger.js';
 
 export interface TokenBudgetOptions {
+  /** The counters: the fast path every check reads. */
   store: StateStore;
+  /** The durable spends the counters are rebuilt from when the store has lost them. */
+  ledger: UsageLedger;
   /** Tokens one ask may spend unless the tenant says otherwise; default 2,000. */
   defaultAskTokenCap?: number;
   /** Share of a monthly budget at which the warning is given (once); default 0.8. */
@@ -38,22 +42,28 @@ export interface BudgetStatus {
   askTokensRemaining?: number;
 }
 
+/** One model call of an ask, as the model shim reported it. */
 export interface BudgetUsage {
   tenant: string;
   settings: TenantSettings;
-  askId?: string;
-  /** Tokens of one model call (input + output). */
-  tokens: number;
+  askId: string;
+  /** The model shim's answer id: the spend is recorded once per call. */
+  callId: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
   /** Its cost in US dollars, as the model shim reports it. */
   costUsd: number;
 }
 
 export interface UsageRecorded extends BudgetStatus {
+  /** False when this call was recorded before (a retried record): nothing was added. */
+  added: boolean;
   /** A `budget_warning` per kind that crossed the warning share for the first time. */
   warnings: PolicyWarning[];
 }
 
-type Kind = 'tokens' | 'usd';
+type Kind = BudgetKind;
 
 /** Monthly counters outlive their month by at least a month, and then go. */
 const MONTH_TTL_MS = 62 * 86_400_000;
@@ -67,17 +77,22 @@ export const budgetKeys = {
 };
 
 /**
- * Token budgets: a per-ask token cap, and per-tenant monthly token and USD budgets kept as
- * counters in the state store (USD in micro-dollars), keyed by tenant and UTC month, so every
- * replica sees one ledger. The warning at 80% is given once per tenant, month and kind across
- * replicas; 100% refuses. When the store is down the check refuses (`budget_unavailable`):
- * spending that cannot be counted is not allowed. The durable ledger is the orchestrator's
- * (PostgreSQL); these counters are the fast gate in front of it.
+ * Token budgets: a per-ask token cap, and per-tenant monthly token and USD budgets, keyed by
+ * tenant and UTC month. Each spend goes to the usage ledger first (durable, once per model
+ * call), which answers the month's exact totals after it; the counters in the state store (USD
+ * in micro-dollars) are raised to those totals, never lowered, so replicas whose writes cross
+ * still leave the newest. Checks read only the counters. A counter the store no longer holds
+ * (a Redis restart, an eviction) is rebuilt from the ledger before it is believed: losing the
+ * cache never gives a tenant its month back. The warning at 80% is given once per tenant, month
+ * and kind: the store's `once` turns the replicas after the first away cheaply, the ledger's
+ * claim decides when the store has forgotten. 100% refuses. When the store or the ledger is
+ * down the check refuses (`budget_unavailable`): spending that cannot be counted is not allowed.
  */
 export class TokenBudget {
   /** The chain step: checks calls that belong to an ask (direct calls spend no tokens). */
   readonly step: PolicyStep;
   private readonly store: StateStore;
+  private readonly ledger: UsageLedger;
   private readonly defaultAskTokenCap: number;
   private readonly warnAt: number;
   private readonly askTtlMs: number;
@@ -87,6 +102,7 @@ export class TokenBudget {
 
   constructor(options: TokenBudgetOptions) {
     this.store = options.store;
+    this.ledger = options.ledger;
     this.defaultAskTokenCap = options.defaultAskTokenCap ?? 2_000;
     this.warnAt = options.warnAtRatio ?? 0.8;
     this.askTtlMs = options.askTtlMs ?? 86_400_000;
@@ -100,30 +116,52 @@ export class TokenBudget {
     };
   }
 
-  /** This month's counters of a tenant (and of an ask). Throws `StateUnavailableError`. */
+  /**
+   * This month's counters of a tenant (and of an ask), rebuilt from the ledger when the store
+   * has lost them. Throws `StateUnavailableError`.
+   */
   async status(tenant: string, settings: TenantSettings, askId?: string): Promise<BudgetStatus> {
     const month = monthOf(this.now());
-    const keys = [budgetKeys.tokens(tenant, month), budgetKeys.usdMicros(tenant, month)];
-    if (askId !== undefined) keys.push(budgetKeys.ask(askId));
+    const tokensKey = budgetKeys.tokens(tenant, month);
+    const usdKey = budgetKeys.usdMicros(tenant, month);
+    const askKey = askId !== undefined ? budgetKeys.ask(askId) : undefined;
+    const keys = askKey ? [tokensKey, usdKey, askKey] : [tokensKey, usdKey];
     const counters = await this.store.readCounters(keys);
+    // Without a monthly budget the month's counters decide nothing: they are not rebuilt.
+    const monthly =
+      settings.monthlyTokenBudget !== undefined || settings.monthlyUsdBudget !== undefined;
+    const rebuildable = [...(monthly ? [tokensKey, usdKey] : []), ...(askKey ? [askKey] : [])];
+    // An absent counter reads 0, like a month without spend: only those are looked at again.
+    const zero = rebuildable.filter((k) => counters[k] === 0);
+    const held = await Promise.all(zero.map((k) => this.store.get(k)));
+    const lost = new Set(zero.filter((_, i) => held[i] === undefined));
+    const ttl = { ttlMs: MONTH_TTL_MS };
+    if (lost.has(tokensKey) || lost.has(usdKey)) {
+      const totals = await this.ledger.totals(tenant, month);
+      [counters[tokensKey], counters[usdKey]] = await Promise.all([
+        this.store.raise(tokensKey, totals.tokens, ttl),
+        this.store.raise(usdKey, totals.usdMicros, ttl),
+      ]);
+    }
+    if (askKey && askId !== undefined && lost.has(askKey))
+      counters[askKey] = await this.store.raise(askKey, await this.ledger.askTokens(askId), {
+        ttlMs: this.askTtlMs,
+      });
     return this.statusOf(tenant, settings, month, {
-      tokens: counters[keys[0]!]!,
-      usdMicros: counters[keys[1]!]!,
-      ...(askId !== undefined ? { ask: counters[keys[2]!]! } : {}),
+      tokens: counters[tokensKey]!,
+      usdMicros: counters[usdKey]!,
+      ...(askKey ? { ask: counters[askKey]! } : {}),
     });
   }
 
   /**
-   * Allowed, possibly with a first-time warning, or refused: the ask's cap reached, a monthly
-   * budget spent, or the store unreachable. Call it before each model call, too.
+   * Allowed or refused: the ask's cap reached, a monthly budget spent, or the store or the
+   * ledger unreachable. Call it before each model call, too. It gives no warning: warnings
+   * come from `recordUsage`, whose caller publishes them, so none is claimed and then dropped.
    */
   async check(tenant: string, settings: TenantSettings, askId?: string): Promise<Allow | Refusal> {
     try {
-      const status = await this.status(tenant, settings, askId);
-      const refusal = this.refusalFor(status);
-      if (refusal) return refusal;
-      const warnings = await this.warnings(status);
-      return warnings.length ? { kind: 'allow', warnings } : ALLOW;
+      return this.refusalFor(await this.status(tenant, settings, askId)) ?? ALLOW;
     } catch (error) {
       if (!(error instanceof StateUnavailableError)) throw error;
       return refuse({
@@ -137,30 +175,46 @@ export class TokenBudget {
   }
 
   /**
-   * Adds one model call's tokens and cost to the tenant's month (and the ask), and returns the
-   * new standing with any first-time warnings to publish. Throws `StateUnavailableError`.
+   * Records one model call of an ask in the ledger (once per model call), raises the
+   * counters to the totals the ledger answers, and returns the standing with any first-time
+   * warnings to publish. Throws `StateUnavailableError`, and a RangeError for bad usage.
    */
   async recordUsage(usage: BudgetUsage): Promise<UsageRecorded> {
-    const { tenant, askId, tokens, costUsd } = usage;
-    if (!Number.isSafeInteger(tokens) || tokens < 0)
-      throw new RangeError(`recordUsage: tokens must be a non-negative integer, got ${tokens}`);
+    const { askId, callId, inputTokens, outputTokens, costUsd } = usage;
+    for (const [name, value] of [
+      ['inputTokens', inputTokens],
+      ['outputTokens', outputTokens],
+    ] as const)
+      if (!Number.isSafeInteger(value) || value < 0)
+        throw new RangeError(`recordUsage: ${name} must be a non-negative integer, got ${value}`);
+    if (!callId) throw new RangeError('recordUsage: callId must name the model call');
     if (!Number.isFinite(costUsd) || costUsd < 0)
       throw new RangeError(`recordUsage: costUsd must be a non-negative number, got ${costUsd}`);
-    const month = monthOf(this.now());
+    const now = this.now();
+    const recorded = await this.ledger.record({
+      tenant: usage.tenant,
+      month: monthOf(now),
+      askId,
+      callId,
+      model: usage.model,
+      inputTokens,
+      outputTokens,
+      usdMicros: Math.round(costUsd * 1e6),
+      at: new Date(now).toISOString(),
+    });
+    const { tenant, month, totals } = recorded;
     const ttl = { ttlMs: MONTH_TTL_MS };
     const [t, u, a] = await Promise.all([
-      this.store.increment(budgetKeys.tokens(tenant, month), tokens, ttl),
-      this.store.increment(budgetKeys.usdMicros(tenant, month), Math.round(costUsd * 1e6), ttl),
-      askId !== undefined
-        ? this.store.increment(budgetKeys.ask(askId), tokens, { ttlMs: this.askTtlMs })
-        : undefined,
+      this.store.raise(budgetKeys.tokens(tenant, month), totals.tokens, ttl),
+      this.store.raise(budgetKeys.usdMicros(tenant, month), totals.usdMicros, ttl),
+      this.store.raise(budgetKeys.ask(askId), recorded.askTokens, { ttlMs: this.askTtlMs }),
     ]);
     const status = this.statusOf(tenant, usage.settings, month, {
       tokens: t,
       usdMicros: u,
-      ...(a !== undefined ? { ask: a } : {}),
+      ask: a,
     });
-    return { ...status, warnings: await this.warnings(status) };
+    return { ...status, added: recorded.added, warnings: await this.warnings(status) };
   }
 
   private statusOf(
@@ -231,7 +285,8 @@ export class TokenBudget {
       if (ratio < this.warnAt || this.warned.keys.has(key)) continue;
       const first = await this.store.once(key, MONTH_TTL_MS);
       this.warned.keys.add(key);
-      if (!first) continue;
+      // The store's mark may be gone (restart, eviction): the ledger's claim is the one kept.
+      if (!first || !(await this.ledger.claimWarning(s.tenant, s.month, kind))) continue;
       const used = kind === 'tokens' ? s.tokensUsed : s.usdUsed;
       const budget = kind === 'tokens' ? s.tokenBudget! : s.usdBudget!;
       out.push({

@@ -2,6 +2,7 @@ import {
   checkIncrement,
   checkKey,
   checkList,
+  checkRaise,
   checkRange,
   checkReplaceLength,
   checkSet,
@@ -199,6 +200,25 @@ class MemoryStore implements StateStore {
     const expiresAt =
       entry?.expiresAt ??
       (options.ttlMs !== undefined ? this.backend.now() + options.ttlMs : undefined);
+    this.backend.write(k, {
+      type: 'string',
+      value: String(next),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    });
+    return next;
+  }
+
+  async raise(key: string, value: number, options: { ttlMs?: number } = {}): Promise<number> {
+    checkRaise(key, value, options);
+    this.open('raise');
+    const k = this.prefix + key;
+    const entry = this.backend.read(k);
+    if (entry !== undefined && entry.type !== 'string') wrongType('raise', key, entry.type);
+    const current = entry === undefined ? -1 : counterValue('raise', key, entry.value);
+    const expiresAt =
+      entry?.expiresAt ??
+      (options.ttlMs !== undefined ? this.backend.now() + options.ttlMs : undefined);
+    const next = Math.max(current, value);
     this.backend.write(k, {
       type: 'string',
       value: String(next),

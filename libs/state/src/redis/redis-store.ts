@@ -4,6 +4,7 @@ import {
   checkIncrement,
   checkKey,
   checkList,
+  checkRaise,
   checkRange,
   checkReplaceLength,
   checkSet,
@@ -27,6 +28,7 @@ import {
   incrementScript,
   listAppendScript,
   listReplaceScript,
+  raiseScript,
   type LuaScript,
 } from './scripts.js';
 
@@ -220,6 +222,14 @@ class RedisStore implements StateStore {
       this.eval(incrementScript, [this.prefix + key], [by, options.ttlMs ?? '']),
     );
     return Number(value);
+  }
+
+  async raise(key: string, value: number, options: { ttlMs?: number } = {}): Promise<number> {
+    checkRaise(key, value, options);
+    const reply = await this.run('raise', () =>
+      this.eval(raiseScript, [this.prefix + key], [value, options.ttlMs ?? '']),
+    );
+    return Number(reply);
   }
 
   async readCounters(keys: readonly string[]): Promise<Record<string, number>> {

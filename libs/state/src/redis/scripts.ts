@@ -85,6 +85,23 @@ return value
 `,
 );
 
+/** Sets the counter to ARGV[1] when it holds less or nothing; TTL as for increment. */
+export const raiseScript = script(
+  'raise',
+  `
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+local value = tonumber(ARGV[1])
+if value > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')
+  current = value
+end
+if ARGV[2] ~= '' and redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return current
+`,
+);
+
 /**
  * Appends, trims to the bound and refreshes the TTL, returning what was trimmed.
  * ARGV: max length, ttl ms, then the entries. Returns { length, dropped }.

@@ -97,7 +97,7 @@ function scriptedModel(turns: Turn[]): ModelPort & { requests: ModelRequest[] } 
         model: 'fake-1',
         latencyMs: 1,
       };
-      return { ok: true, response };
+      return { ok: true, response, callId: `call-${requests.length}` };
     },
   };
 }
@@ -149,7 +149,11 @@ const progressLog = () => {
   return { events, port };
 };
 
-const freeSpend = (): SpendPort => ({ refusal: async () => undefined, record: async () => ({}) });
+const freeSpend = (): SpendPort => ({
+  refusal: async () => undefined,
+  record: async () => ({ warnings: [] }),
+  askTokens: async () => 0,
+});
 
 const options: AgentLoopOptions = {
   maxSteps: 8,
@@ -285,7 +289,8 @@ describe('AgentLoop', () => {
         code: 'monthly_budget_exhausted',
         message: 'acme has used its 1,000,000 tokens for 2026-12',
       }),
-      record: async () => ({}),
+      record: async () => ({ warnings: [] }),
+      askTokens: async () => 0,
     };
     await expect(loop({ model, spend }).run(run())).rejects.toBeInstanceOf(AskRefused);
     expect(model.requests).toHaveLength(0);
@@ -294,8 +299,8 @@ describe('AgentLoop', () => {
   it('reports a budget warning as progress', async () => {
     const progress = progressLog();
     const spend: SpendPort = {
-      refusal: async () => undefined,
-      record: async () => ({ warning: 'acme has used 80% of its monthly tokens' }),
+      ...freeSpend(),
+      record: async () => ({ warnings: ['acme has used 80% of its monthly tokens'] }),
     };
     await loop({ model: scriptedModel([{ text: 'hi' }]), spend, progress: progress.port }).run(
       run(),
@@ -306,6 +311,102 @@ describe('AgentLoop', () => {
         message: 'acme has used 80% of its monthly tokens',
       }),
     );
+  });
+
+  it('stops at the cap with the rest reported unused when the next step cannot fit in it', async () => {
+    const script = scriptedModel([{ calls: [{ id: 'x', name: 'get_invoice' }], tokens: 500 }]);
+    // The shim's answer once the next input alone would pass what is left of the cap.
+    const model: ModelPort = {
+      complete: async (request, deadline) =>
+        script.requests.length === 0
+          ? script.complete(request, deadline)
+          : {
+              ok: false,
+              failure: {
+                contextId: request.contextId,
+                attempts: 1,
+                error: {
+                  class: 'budget_exceeded',
+                  code: 'budget_exceeded',
+                  message: `the input alone needs at least 600 tokens but only ${request.remainingBudgetTokens} remain in the budget`,
+                  retryable: false,
+                },
+              },
+            },
+    };
+    const stopped = await loop({ model }).run(run({ tenantSettings: { askTokenCap: 900 } }));
+    expect(stopped).toMatchObject({
+      stopReason: 'budget',
+      budget: { capTokens: 900, usedTokens: 510, unusedTokens: 390 },
+      toolCalls: [{ tool: 'get_invoice', outcome: 'succeeded' }],
+    });
+    expect(stopped.answer).toContain('token budget (900 tokens)');
+  });
+
+  it('records each model call once, named by its answer, against the tenant and the ask', async () => {
+    const recorded: Parameters<SpendPort['record']>[0][] = [];
+    const spend: SpendPort = {
+      ...freeSpend(),
+      record: async (s) => (recorded.push(s), { warnings: [] }),
+    };
+    const model = scriptedModel([
+      { calls: [{ id: 'a', name: 'get_invoice' }], tokens: 100 },
+      { text: 'done', tokens: 200 },
+    ]);
+    await loop({ model, spend }).run(run());
+    expect(recorded).toEqual([
+      expect.objectContaining({
+        tenant: 'acme',
+        askId: 'ask-000001',
+        callId: 'call-1',
+        inputTokens: 100,
+        outputTokens: 10,
+      }),
+      expect.objectContaining({
+        tenant: 'acme',
+        askId: 'ask-000001',
+        callId: 'call-2',
+        inputTokens: 200,
+        outputTokens: 10,
+      }),
+    ]);
+  });
+
+  it('stops when the month runs out during the ask, saying so', async () => {
+    let checks = 0;
+    const spend: SpendPort = {
+      ...freeSpend(),
+      refusal: async () =>
+        ++checks > 1
+          ? { code: 'budget_exceeded', message: 'Tenant acme has used its monthly token budget.' }
+          : undefined,
+    };
+    const model = scriptedModel([{ calls: [{ id: 'x', name: 'get_invoice' }] }]);
+    const stopped = await loop({ model, spend }).run(run());
+    expect(stopped).toMatchObject({ stopReason: 'budget', budget: { usedTokens: 110 } });
+    expect(stopped.answer).toContain(
+      'I had to stop: Tenant acme has used its monthly token budget.',
+    );
+    expect(model.requests).toHaveLength(1);
+  });
+
+  it('counts what a resumed ask spent before its crash against its cap', async () => {
+    const conversation = memoryConversation();
+    await conversation.checkpoint('ask-000001', {
+      messages: [{ role: 'user', content: [{ type: 'text', text: ask.question }] }],
+      historyLength: 0,
+    });
+    const spend: SpendPort = { ...freeSpend(), askTokens: async () => 850 };
+    const model = scriptedModel([{ calls: [{ id: 'x', name: 'get_invoice' }], tokens: 100 }]);
+    const resumed = await loop({ model, spend, conversation }).run(
+      run({ tenantSettings: { askTokenCap: 900 } }),
+    );
+    expect(resumed).toMatchObject({
+      stopReason: 'budget',
+      budget: { capTokens: 900, usedTokens: 960, unusedTokens: 0 },
+    });
+    // What was left of the cap after the crash is what the model was allowed.
+    expect(model.requests[0]!.remainingBudgetTokens).toBe(50);
   });
 
   it('gives a refusal back to the model as an error it can explain', async () => {

@@ -14,10 +14,18 @@ import type {
 import type { Logger } from '@toolbus/observability';
 import type { ToolCatalog } from '../catalog/tool-catalog.js';
 import { ToolIndex } from '../catalog/tool-ranking.js';
-import type { ToolCallResult, ToolCalls } from '../calls/tool-call.js';
+import type { ToolCalls } from '../calls/tool-call.js';
 import type { TenantSettings } from '@toolbus/policy';
 import { FIND_TOOLS, findTools, toolSpec } from './find-tools.js';
 import type { ConversationPort, ModelPort, ProgressPort, SpendPort } from './ports.js';
+import {
+  addUsage,
+  summary,
+  textOf,
+  toolResult,
+  toolUsesOf,
+  unansweredCalls,
+} from './loop-messages.js';
 import { systemPrompt } from './system-prompt.js';
 
 export interface AgentLoopOptions {
@@ -54,9 +62,13 @@ interface LoopState {
   historyLength: number;
   offered: Map<string, ToolDefinition>;
   usage: Usage;
+  /** Tokens this ask spent before it was interrupted and resumed (the usage ledger's count). */
+  spentBefore: number;
   costUsd: number;
   model: string;
   cap: number;
+  /** Why the budget stopped the ask, when it was not the ask's own cap running out. */
+  budgetStop?: string;
   calls: AskCompleted['toolCalls'];
   /** What `find_tools` searches: every tool the caller may use in this ask. */
   index: ToolIndex;
@@ -95,7 +107,18 @@ export class AgentLoop {
     for (let step = 1; !stop; step++) {
       stop = this.limitReached(state, step);
       if (stop) break;
+      // The month may run out during an ask: the first model call was checked above.
+      const monthly = step > 1 ? await this.spend.refusal(run.principal.tenant) : undefined;
+      if (monthly) {
+        state.budgetStop = monthly.message;
+        stop = 'budget';
+        break;
+      }
       const response = await this.callModel(state);
+      if (!response) {
+        stop = 'budget';
+        break;
+      }
       if (response.toolCalls.length === 0) {
         state.answer = textOf(response.content);
         stop = 'answer';
@@ -116,7 +139,7 @@ export class AgentLoop {
       stage: 'answering',
       message: stop,
     });
-    const used = state.usage.inputTokens + state.usage.outputTokens;
+    const used = usedTokens(state);
     return {
       contextId: ask.contextId,
       askId,
@@ -147,8 +170,10 @@ export class AgentLoop {
     const resumed = await this.conversation.resume(askId);
     let messages: ChatMessage[];
     let historyLength: number;
+    let spentBefore = 0;
     if (resumed) {
       ({ messages, historyLength } = resumed);
+      spentBefore = await this.spend.askTokens(principal.tenant, askId);
       this.logger.info({ askId, messages: messages.length }, 'resuming an interrupted ask');
     } else {
       const history = await this.conversation.history(principal.tenant, ask.contextId);
@@ -177,6 +202,7 @@ export class AgentLoop {
       historyLength,
       offered,
       usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      spentBefore,
       costUsd: 0,
       model: ask.model,
       // The tenant's cap (or the platform's) bounds the ask; an ask may ask for less.
@@ -199,14 +225,14 @@ export class AgentLoop {
   private limitReached(state: LoopState, step: number): StopReason | undefined {
     if (step > this.options.maxSteps) return 'max_steps';
     if (Date.now() >= state.run.deadline) return 'deadline';
-    if (state.usage.inputTokens + state.usage.outputTokens >= state.cap) return 'budget';
+    if (usedTokens(state) >= state.cap) return 'budget';
     return undefined;
   }
 
-  private async callModel(state: LoopState): Promise<ModelResponse> {
+  /** The model's next turn, or undefined when what is left of the cap cannot pay for it. */
+  private async callModel(state: LoopState): Promise<ModelResponse | undefined> {
     const { run } = state;
-    const used = state.usage.inputTokens + state.usage.outputTokens;
-    const remaining = Math.max(1, state.cap - used);
+    const remaining = Math.max(1, state.cap - usedTokens(state));
     await this.progress.publish({
       contextId: run.ask.contextId,
       askId: run.askId,
@@ -226,22 +252,29 @@ export class AgentLoop {
       },
       run.deadline,
     );
+    // The shim refuses a step whose input alone would pass what is left of the cap: the cap
+    // stops the ask there, with that remainder unused, rather than failing it.
+    if (!outcome.ok && outcome.failure.error.class === 'budget_exceeded') return undefined;
     if (!outcome.ok) throw new AskRefused(outcome.failure.error);
     const { response } = outcome;
     state.usage = addUsage(state.usage, response.usage);
     state.costUsd += response.costUsd;
     state.model = response.model;
-    const spent = await this.spend.record(
-      run.principal.tenant,
-      response.usage.inputTokens + response.usage.outputTokens,
-      response.costUsd,
-    );
-    if (spent.warning)
+    const spent = await this.spend.record({
+      tenant: run.principal.tenant,
+      askId: run.askId,
+      callId: outcome.callId,
+      model: response.model,
+      inputTokens: response.usage.inputTokens,
+      outputTokens: response.usage.outputTokens,
+      costUsd: response.costUsd,
+    });
+    for (const warning of spent.warnings)
       await this.progress.publish({
         contextId: run.ask.contextId,
         askId: run.askId,
         stage: 'budget_warning',
-        message: spent.warning,
+        message: warning,
       });
     state.messages.push({ role: 'assistant', content: response.content });
     await this.save(state);
@@ -308,60 +341,9 @@ export function callKey(askId: string, toolUseId: string): string {
   return `ask:${digest.slice(0, 40)}`;
 }
 
-function toolResult(toolUseId: string, result: ToolCallResult): ContentPart {
-  const body =
-    result.outcome === 'succeeded'
-      ? result.stale
-        ? { stale: true, ageMs: result.stale.ageMs, output: result.output }
-        : result.output
-      : { error: result.error, outcome: result.outcome };
-  return {
-    type: 'tool_result',
-    toolUseId,
-    content: [{ type: 'text', text: JSON.stringify(body ?? null) }],
-    isError: result.outcome !== 'succeeded',
-  };
-}
-
-function summary(result: ToolCallResult): AskCompleted['toolCalls'][number] {
-  return {
-    tool: result.tool,
-    idempotencyKey: result.idempotencyKey,
-    outcome: result.stale ? 'cached' : result.outcome,
-    durationMs: result.durationMs,
-    ...(result.error ? { errorClass: result.error.class, code: result.error.code } : {}),
-    ...(result.toolVersion ? { toolVersion: result.toolVersion } : {}),
-  };
-}
-
-function textOf(content: ContentPart[]): string {
-  return content
-    .filter((p): p is Extract<ContentPart, { type: 'text' }> => p.type === 'text')
-    .map((p) => p.text)
-    .join('\n')
-    .trim();
-}
-
-/** The tool calls of a last assistant message that no tool_result answers yet. */
-function unansweredCalls(messages: ChatMessage[]): ToolCall[] {
-  const last = messages.at(-1);
-  if (last?.role !== 'assistant') return [];
-  return last.content.flatMap((p) =>
-    p.type === 'tool_use' ? [{ id: p.id, name: p.name, input: p.input }] : [],
-  );
-}
-
-function toolUsesOf(messages: ChatMessage[]): string[] {
-  return messages.flatMap((m) => m.content.flatMap((p) => (p.type === 'tool_use' ? [p.name] : [])));
-}
-
-function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cacheReadTokens: (a.cacheReadTokens ?? 0) + (b.cacheReadTokens ?? 0),
-    cacheWriteTokens: (a.cacheWriteTokens ?? 0) + (b.cacheWriteTokens ?? 0),
-  };
+/** Tokens of the ask so far, the part spent before a resume included. */
+function usedTokens(state: LoopState): number {
+  return state.spentBefore + state.usage.inputTokens + state.usage.outputTokens;
 }
 
 /** The answer when the loop stopped before the model gave one: why, and what it had. */
@@ -372,7 +354,9 @@ function stoppedAnswer(stop: StopReason, state: LoopState): string {
     answer: '',
     max_steps: 'I stopped after the maximum number of steps without a final answer.',
     deadline: 'I ran out of time before I could finish.',
-    budget: `I reached this request's token budget (${state.cap} tokens) before I could finish.`,
+    budget: state.budgetStop
+      ? `I had to stop: ${state.budgetStop}`
+      : `I reached this request's token budget (${state.cap} tokens) before I could finish.`,
   };
   return [why[stop], partial].filter(Boolean).join(' ');
 }

@@ -24,7 +24,8 @@ export function busModelClient(bus: MessageBus): ModelPort {
         );
         if (reply.event.type === Messages.modelResponded.type) {
           const response = ModelResponse.safeParse(reply.value);
-          if (response.success) return { ok: true, response: response.data };
+          if (response.success)
+            return { ok: true, response: response.data, callId: reply.event.id };
         }
         const failure = ModelFailed.safeParse(reply.value);
         if (failure.success) return { ok: false, failure: failure.data };

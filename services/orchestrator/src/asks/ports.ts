@@ -11,7 +11,9 @@ export interface ModelPort {
   complete(
     request: ModelRequest,
     deadline: number,
-  ): Promise<{ ok: true; response: ModelResponse } | { ok: false; failure: ModelFailed }>;
+  ): Promise<
+    { ok: true; response: ModelResponse; callId: string } | { ok: false; failure: ModelFailed }
+  >;
 }
 
 /** Where an ask's progress goes: the progress topic, and the ask's record for readers. */
@@ -38,8 +40,23 @@ export interface ConversationPort {
 }
 
 /** The tenant's spend: refuse before a model call when it is exhausted; record after. */
+/** One model call's spend, as the model shim answered it. */
+export interface ModelSpend {
+  tenant: string;
+  askId: string;
+  /** The model shim's answer id: a spend is counted once per answer. */
+  callId: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
 export interface SpendPort {
-  /** Undefined when the tenant may spend; otherwise why not. */
+  /** Undefined when the tenant may spend this month; otherwise why not. */
   refusal(tenant: string): Promise<{ code: string; message: string } | undefined>;
-  record(tenant: string, tokens: number, usd: number): Promise<{ warning?: string }>;
+  /** Counts one model call against the tenant's month and the ask; warnings to publish. */
+  record(spend: ModelSpend): Promise<{ warnings: string[] }>;
+  /** Tokens already spent by an ask (one resumed after a crash counts what it spent before). */
+  askTokens(tenant: string, askId: string): Promise<number>;
 }

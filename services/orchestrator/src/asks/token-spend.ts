@@ -3,8 +3,9 @@ import type { SpendPort } from './ports.js';
 
 /**
  * The tenant's monthly spend, through the policy library's budget: refused before any model
- * call once the tokens or the dollars of the month are spent (or when the state store cannot
- * say: fail closed), recorded after each call, with the 80% warning once per month.
+ * call once the tokens or the dollars of the month are spent (or when the counters or the
+ * usage ledger cannot say: fail closed), each model call recorded in the usage ledger once,
+ * with the 80% warning once per tenant, month and kind.
  */
 export function tokenSpend(
   budget: TokenBudget,
@@ -17,15 +18,21 @@ export function tokenSpend(
         ? { code: decision.code, message: decision.message }
         : undefined;
     },
-    async record(tenant, tokens, usd) {
+    async record(spend) {
       const recorded = await budget.recordUsage({
-        tenant,
-        settings: settingsOf(tenant),
-        tokens,
-        costUsd: usd,
+        tenant: spend.tenant,
+        settings: settingsOf(spend.tenant),
+        askId: spend.askId,
+        callId: spend.callId,
+        model: spend.model,
+        inputTokens: spend.inputTokens,
+        outputTokens: spend.outputTokens,
+        costUsd: spend.costUsd,
       });
-      const warning = recorded.warnings[0];
-      return warning ? { warning: warning.message } : {};
+      return { warnings: recorded.warnings.map((w) => w.message) };
+    },
+    async askTokens(tenant, askId) {
+      return (await budget.status(tenant, settingsOf(tenant), askId)).askTokensUsed ?? 0;
     },
   };
 }

@@ -5,6 +5,8 @@ import {
   type AskCompleted,
   type Principal,
   type ToolCallRequested,
+  type ToolInvocationAnswered,
+  type ToolInvocationRequested,
 } from '@toolbus/contracts';
 import type { IncomingMessage } from '@toolbus/messaging';
 import { callKey } from '@toolbus/orchestrator';
@@ -35,7 +37,8 @@ describe('idempotency across an orchestrator killed mid-call', () => {
   let platform: TestPlatform;
   let rates: RatesConsumer;
   let principal: Principal;
-  let first: ServiceProcess;
+  /** The replica that runs the next call (the one each test kills). */
+  let current: ServiceProcess;
   /** Every tool call sent to the rates consumer, as the wire carries it. */
   const requests: ToolCallRequested[] = [];
   /** Every answer on toolbus.ask.replies. */
@@ -47,8 +50,8 @@ describe('idempotency across an orchestrator killed mid-call', () => {
     rates = await RatesConsumer.start(platform, { jwksFromFile: true });
     await platform.approveAll(['lookup_rate', 'book_rate']);
     principal = platform.principal({ scopes: ['rates:read', 'rates:write'] });
-    first = await platform.startOrchestratorProcess(REPLICA_ENV);
-    await platform.untilOffered(['book_rate'], principal, [first]);
+    current = await platform.startOrchestratorProcess(REPLICA_ENV);
+    await platform.untilOffered(['book_rate'], principal, [current]);
     // The in-process replica leaves (gracefully), so the process takes every ask.
     for (const o of platform.orchestrators.splice(0)) await o.close();
     await platform.client.subscribe(
@@ -104,13 +107,13 @@ describe('idempotency across an orchestrator killed mid-call', () => {
     // The call is in flight on the consumer; the replica that sent it dies.
     const held = await gate.reached;
     expect(requests.filter((r) => r.idempotencyKey === held.idempotencyKey)).toHaveLength(1);
-    first.child.kill('SIGKILL');
-    expect(await first.exited).toBeNull();
+    current.child.kill('SIGKILL');
+    expect(await current.exited).toBeNull();
     const modelCallsBefore = platform.anthropic.requests.length;
 
     // Its replacement gets the ask again, resumes it and sends the same call again: the same
     // idempotency key, a new call id. The consumer still holds the first delivery meanwhile.
-    await platform.startOrchestratorProcess(REPLICA_ENV);
+    current = await platform.startOrchestratorProcess(REPLICA_ENV);
     const retry = await waitFor(
       () =>
         requests.find((r) => r.idempotencyKey === held.idempotencyKey && r.callId !== held.callId),
@@ -158,5 +161,52 @@ describe('idempotency across an orchestrator killed mid-call', () => {
     expect(
       platform.audit.filter((e) => e.action === 'tool.call' && e.contextId === message.contextId),
     ).toHaveLength(1);
+  }, 150_000);
+
+  it('gives a direct call over the bus without a key the same key on its redelivery, and books once', async () => {
+    const executed = rates.executionsOf('book_rate').length;
+    const booked = (await rates.bookings()).length;
+    const gate = rates.control.hold();
+    // A gateway's direct call that names no idempotency key: the orchestrator gives it one.
+    const call = { tool: 'book_rate', input: { pair: 'GBPUSD', amount: 40 } };
+    const invocation: ToolInvocationRequested = {
+      ...call,
+      principal,
+      principalAssertion: await platform.invocationAssertion(call, principal),
+      deadline: new Date(Date.now() + 90_000).toISOString(),
+    };
+    const answered = platform.client.request<ToolInvocationRequested, ToolInvocationAnswered>(
+      Topics.invokeRequests,
+      { type: Messages.toolInvocationRequested.type, key: 'book_rate', value: invocation },
+      { replyTopic: Topics.invokeReplies, timeoutMs: 120_000 },
+    );
+    answered.catch(() => undefined);
+
+    const held = await gate.reached;
+    current.child.kill('SIGKILL');
+    expect(await current.exited).toBeNull();
+    current = await platform.startOrchestratorProcess(REPLICA_ENV);
+    // The invocation is delivered again to the new replica, which sends the call again.
+    const retry = await waitFor(
+      () =>
+        requests.find(
+          (r) => r.tool === 'book_rate' && r.input['pair'] === 'GBPUSD' && r.callId !== held.callId,
+        ),
+      { timeoutMs: 60_000, what: "the new replica's repeat of the held call" },
+    );
+    expect(retry.idempotencyKey).toBe(held.idempotencyKey);
+
+    gate.release();
+    const reply = await answered;
+    expect(reply.value).toMatchObject({
+      outcome: 'succeeded',
+      idempotencyKey: held.idempotencyKey,
+      output: { pair: 'GBPUSD', amount: 40 },
+    });
+    expect(rates.executionsOf('book_rate')).toHaveLength(executed + 1);
+    const bookings = await rates.bookings();
+    expect(bookings.slice(booked)).toEqual([
+      { idempotency_key: held.idempotencyKey, pair: 'GBPUSD' },
+    ]);
   }, 150_000);
 });

@@ -1,5 +1,5 @@
-import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -28,10 +28,12 @@ import {
   infraFromEnv,
   issueToken,
   startFakeAnthropic,
+  startServiceProcess,
   TEST_JWT_SECRET,
   uniqueName,
   waitFor,
   type FakeProvider,
+  type ServiceProcess,
 } from '@toolbus/testing';
 import { crmService } from '@toolbus/crm-consumer';
 import {
@@ -82,6 +84,18 @@ function makeKeys(): Keys {
 
 export type AskAnswer = IncomingMessage<AskCompleted | AskFailed>;
 
+/** The built orchestrator, as a deployment runs it (`test:integration` builds it first). */
+const ORCHESTRATOR_MAIN = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  '..',
+  'services',
+  'orchestrator',
+  'dist',
+  'main.js',
+);
+
 /** A direct tool call's fields the assertion binds; a fresh idempotency key when none is given. */
 export interface DirectCall {
   tool: string;
@@ -113,6 +127,8 @@ export class TestPlatform {
   readonly crm: RunningService<unknown>;
   readonly modelShim: RunningService<unknown>;
   readonly orchestrators: Array<RunningService<OrchestratorConfig>> = [];
+  /** Orchestrators started as processes ({@link startOrchestratorProcess}), stopped on close. */
+  readonly processes: ServiceProcess[] = [];
   readonly client: MessageBus;
   /** Audit events of this platform's tenant, as the ledger receives them. */
   readonly audit: AuditEvent[] = [];
@@ -270,37 +286,75 @@ export class TestPlatform {
   async addOrchestrator(
     env: Record<string, string> = {},
   ): Promise<RunningService<OrchestratorConfig>> {
-    const { redisUrl, databaseUrl } = infraFromEnv();
     const orchestrator = (await startService(orchestratorService, {
-      env: {
-        ...this.kafkaEnv(),
-        DATABASE_URL: databaseUrl,
-        DATABASE_SCHEMA: this.orchestratorSchema,
-        REDIS_URL: redisUrl,
-        // One platform's counts and conversations, whatever else shares this Redis.
-        REDIS_KEY_PREFIX: `${this.tenant}:`,
-        // Replicas on one host: each its own catalog reader.
-        REGISTRY_VIEW_INSTANCE: uniqueName('orchestrator'),
-        PORT: '0',
-        MANAGEMENT_PORT: '0',
-        LOG_LEVEL: 'silent',
-        REGISTRY_URL: this.registry.url,
-        REGISTRY_TOKEN: await issueToken({
-          sub: 'orchestrator',
-          kind: 'service',
-          scopes: ['registry:read', 'registry:catalog'],
-        }),
-        CALL_GRANT_SIGNING_KEY_FILE: this.keys.grantKeyFile,
-        CALL_GRANT_KEY_ID: GRANT_KID,
-        GATEWAY_JWKS_FILE: this.keys.gatewayJwksFile,
-        TOOL_CALL_BACKOFF_MS: '20',
-        ...this.ledgerEnv,
-        ...env,
-      },
+      env: await this.orchestratorEnv(env),
       logger,
     })) as RunningService<OrchestratorConfig>;
     this.orchestrators.push(orchestrator);
     return orchestrator;
+  }
+
+  /** The environment of one more replica of this platform's orchestrator, `env` on top. */
+  async orchestratorEnv(env: Record<string, string> = {}): Promise<Record<string, string>> {
+    const { redisUrl, databaseUrl } = infraFromEnv();
+    return {
+      ...this.kafkaEnv(),
+      DATABASE_URL: databaseUrl,
+      DATABASE_SCHEMA: this.orchestratorSchema,
+      REDIS_URL: redisUrl,
+      // One platform's counts and conversations, whatever else shares this Redis.
+      REDIS_KEY_PREFIX: `${this.tenant}:`,
+      // Replicas on one host: each its own catalog reader.
+      REGISTRY_VIEW_INSTANCE: uniqueName('orchestrator'),
+      PORT: '0',
+      MANAGEMENT_PORT: '0',
+      LOG_LEVEL: 'silent',
+      REGISTRY_URL: this.registry.url,
+      REGISTRY_TOKEN: await issueToken({
+        sub: 'orchestrator',
+        kind: 'service',
+        scopes: ['registry:read', 'registry:catalog'],
+      }),
+      CALL_GRANT_SIGNING_KEY_FILE: this.keys.grantKeyFile,
+      CALL_GRANT_KEY_ID: GRANT_KID,
+      GATEWAY_JWKS_FILE: this.keys.gatewayJwksFile,
+      TOOL_CALL_BACKOFF_MS: '20',
+      ...this.ledgerEnv,
+      ...env,
+    };
+  }
+
+  /**
+   * One more replica as its own process (`node dist/main.js`), ready. A test kills it abruptly
+   * with `child.kill('SIGKILL')`: no drain, no offset commit, no goodbye to its groups, as a
+   * crashed pod; `stop()` is the graceful SIGTERM.
+   */
+  async startOrchestratorProcess(env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const {
+      PORT: _port,
+      MANAGEMENT_PORT: _management,
+      ...rest
+    } = await this.orchestratorEnv({ LOG_LEVEL: 'warn', ...env });
+    const child = await startServiceProcess(ORCHESTRATOR_MAIN, rest);
+    this.processes.push(child);
+    await child.ready();
+    return child;
+  }
+
+  /**
+   * The public JWKS of the call grants as a file, for a consumer that must verify grants while
+   * no orchestrator is up to serve `/.well-known/jwks.json` (one killed, the next starting).
+   */
+  callGrantJwksFile(): string {
+    const file = join(this.keys.dir, 'grant-jwks.json');
+    if (!existsSync(file)) {
+      const jwk = createPublicKey(readFileSync(this.keys.grantKeyFile)).export({ format: 'jwk' });
+      writeFileSync(
+        file,
+        JSON.stringify({ keys: [{ ...jwk, kid: GRANT_KID, alg: 'EdDSA', use: 'sig' }] }),
+      );
+    }
+    return file;
   }
 
   /**
@@ -394,7 +448,7 @@ export class TestPlatform {
   /** What `orchestrator` (default the first) lists for `principal` (the gateway's tools/list). */
   async listTools(
     principal: Principal = this.principal(),
-    orchestrator = this.orchestrators[0]!,
+    orchestrator: { url: string } = this.orchestrators[0]!,
   ): Promise<string[]> {
     const res = await fetch(`${orchestrator.url}/internal/v1/tools`, {
       headers: {
@@ -405,9 +459,13 @@ export class TestPlatform {
     return ((await res.json()) as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
   }
 
-  /** Waits until every orchestrator offers `principal` the tools `names`. */
-  async untilOffered(names: string[], principal: Principal = this.principal()): Promise<void> {
-    for (const orchestrator of this.orchestrators)
+  /** Waits until every orchestrator (of `orchestrators`) offers `principal` the tools `names`. */
+  async untilOffered(
+    names: string[],
+    principal: Principal = this.principal(),
+    orchestrators: Array<{ url: string }> = this.orchestrators,
+  ): Promise<void> {
+    for (const orchestrator of orchestrators)
       await waitFor(
         async () => {
           const listed = await this.listTools(principal, orchestrator);
@@ -495,6 +553,7 @@ export class TestPlatform {
   async close(): Promise<void> {
     await this.client.close(2_000).catch(() => undefined);
     for (const o of this.orchestrators) await o.close().catch(() => undefined);
+    for (const p of this.processes) await p.stop().catch(() => undefined);
     await this.crm?.close().catch(() => undefined);
     await this.modelShim.close().catch(() => undefined);
     await this.registry.close().catch(() => undefined);

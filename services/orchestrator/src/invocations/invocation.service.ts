@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   validationError,
   ToolInvocationRequested,
@@ -62,7 +62,13 @@ export class InvocationService {
     };
   }
 
-  async invoke(raw: unknown): Promise<ToolInvocationAnswered> {
+  /**
+   * Runs one direct call. `delivery` is the bus message that carried it: a call that names no
+   * idempotency key gets one derived from the message's id, so the same message delivered again
+   * (the replica that took it died mid-call) is the same logical call and never a second effect.
+   * Over HTTP nothing is delivered again; a keyless call there gets a key of its own, answered.
+   */
+  async invoke(raw: unknown, delivery?: { id: string }): Promise<ToolInvocationAnswered> {
     const started = performance.now();
     const parsed = ToolInvocationRequested.safeParse(raw);
     const echo = echoOf(raw);
@@ -104,7 +110,8 @@ export class InvocationService {
         message: `the invocation's deadline ${request.deadline} has passed`,
         retryable: false,
       });
-    const key = request.idempotencyKey ?? `inv:${randomUUID()}`;
+    const key =
+      request.idempotencyKey ?? (delivery ? deliveryKey(delivery.id) : `inv:${randomUUID()}`);
     const result = await this.tools.run({
       tool: request.tool,
       ...(request.toolVersion ? { version: request.toolVersion } : {}),
@@ -127,6 +134,11 @@ export class InvocationService {
       answeredAt: new Date().toISOString(),
     };
   }
+}
+
+/** The idempotency key of a keyless call delivered as the bus message `messageId`. */
+export function deliveryKey(messageId: string): string {
+  return `inv:${createHash('sha256').update(messageId).digest('hex').slice(0, 40)}`;
 }
 
 /** What of a broken request can safely be echoed in its answer. */

@@ -596,6 +596,9 @@ SCHEMA = closed(
                                 "modelP99LatencySeconds": {"type": "number", "exclusiveMinimum": 0},
                                 "consumerLagMessages": integer(1),
                                 "budgetPercent": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+                                "askFailurePercent": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+                                "askP99LatencySeconds": {"type": "number", "exclusiveMinimum": 0},
+                                "policyRefusalsPerSecond": {"type": "number", "exclusiveMinimum": 0},
                             }
                         ),
                     }

@@ -17,6 +17,10 @@
 #      is set (scripts/charts/env-check.py, with the specs config-specs.mjs reads from the built
 #      config modules; the services are built first, from Nx's cache when current), and the
 #      check itself fails on an unread, a missing required and a misplaced secret variable
+#   9. the dashboard and the PrometheusRule query only metrics and labels the code registers
+#      (scripts/charts/metrics-check.py, with the registrations metric-names.mjs reads from the
+#      sources), their runbook links land on headings, and the check fails on a renamed metric,
+#      a dropped label and a histogram without its suffix
 #
 # Counts every check, writes $TOOLBUS_ROOT/reports/tests/charts.checks.json
 # ({"name":"charts","passed":N,"failed":M}) and exits non-zero on any failure.
@@ -194,7 +198,37 @@ else
   ko "env check: the services' config specs could not be read (build or import failed)" "$out"$'\n'"$(cat "$work/specs.err" 2>/dev/null)"
 fi
 
-printf '{"name":"charts","label":"(lint, render, unit suites, k8s schemas, policy, env)","passed":%d,"failed":%d}\n' "$passed" "$failed" >"$reports/charts.checks.json"
+step "9. the dashboard and the alerts query only metrics and labels the code registers"
+if node scripts/charts/metric-names.mjs >"$work/metrics.json" 2>"$work/metrics.err"; then
+  metric_args=()
+  for s in "${scenarios[@]}"; do [[ -f "$work/$s.yaml" ]] && metric_args+=("$s=$work/$s.yaml"); done
+  dashboard=$CHART/files/dashboards/toolbus.json
+  "$PY" scripts/charts/metrics-check.py "$work/metrics.json" "$dashboard" "${metric_args[@]}" >"$work/metrics.log" 2>&1 || true
+  sed 's/^/  /' "$work/metrics.log" | grep -v '^  checks:'
+  add_counts "$work/metrics.log" "metrics"
+  # The check must be able to fail: a metric renamed in the code, and a label it no longer has.
+  mprobe() {
+    local what=$1 expect=$2 edit=$3
+    "$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); $edit; json.dump(m,open(sys.argv[2],'w'))" "$work/metrics.json" "$work/metrics-probe.json"
+    if "$PY" scripts/charts/metrics-check.py "$work/metrics-probe.json" "$dashboard" >"$work/mprobe.log" 2>&1; then
+      ko "metric check probe: $what was accepted"
+    elif ! grep -qF -- "$expect" "$work/mprobe.log"; then
+      ko "metric check probe: $what refused, but without \"$expect\"" "$(grep -v '^  ok' "$work/mprobe.log")"
+    else
+      ok "metric check probe: $what: $expect"
+    fi
+  }
+  mprobe "a metric renamed in the code" "toolbus_bus_consumer_lag is not a metric any code registers" \
+    'm["toolbus_bus_lag"]=m.pop("toolbus_bus_consumer_lag")'
+  mprobe "a label dropped in the code" "groups by step, which none of its metrics carries" \
+    'm["toolbus_policy_refusals_total"]["labels"]=["reason"]'
+  mprobe "a histogram queried without its suffix" "toolbus_ask_duration_seconds_bucket is not a metric any code registers" \
+    'm["toolbus_ask_duration_seconds"]["type"]="gauge"'
+else
+  ko "metric check: the code's metric registrations could not be read" "$(cat "$work/metrics.err")"
+fi
+
+printf '{"name":"charts","label":"(lint, render, unit suites, k8s schemas, policy, env, metrics)","passed":%d,"failed":%d}\n' "$passed" "$failed" >"$reports/charts.checks.json"
 echo
 if ((failed > 0)); then
   log "charts: $passed passed, $failed failed: ${failures[*]}"

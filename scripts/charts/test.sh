@@ -21,6 +21,9 @@
 #      (scripts/charts/metrics-check.py, with the registrations metric-names.mjs reads from the
 #      sources), their runbook links land on headings, and the check fails on a renamed metric,
 #      a dropped label and a histogram without its suffix
+#  10. the KafkaTopics of every render are libs/contracts' topics (kafka.namespace in front),
+#      and k8s/kafka-users.yaml (and any rendered KafkaUser) lets each service read and write
+#      what its code does (scripts/charts/kafka-check.py, with kafka-contract.mjs), with probes
 #
 # Counts every check, writes $TOOLBUS_ROOT/reports/tests/charts.checks.json
 # ({"name":"charts","passed":N,"failed":M}) and exits non-zero on any failure.
@@ -228,7 +231,38 @@ else
   ko "metric check: the code's metric registrations could not be read" "$(cat "$work/metrics.err")"
 fi
 
-printf '{"name":"charts","label":"(lint, render, unit suites, k8s schemas, policy, env, metrics)","passed":%d,"failed":%d}\n' "$passed" "$failed" >"$reports/charts.checks.json"
+step "10. the Kafka topics and users follow libs/contracts and the code"
+if node scripts/charts/kafka-contract.mjs >"$work/kafka.json" 2>"$work/kafka.err"; then
+  kafka_args=()
+  for s in "${scenarios[@]}"; do [[ -f "$work/$s.yaml" ]] && kafka_args+=("$s=$work/$s.yaml"); done
+  "$PY" scripts/charts/kafka-check.py "$work/kafka.json" k8s/kafka-users.yaml "${kafka_args[@]}" >"$work/kafka.log" 2>&1 || true
+  sed 's/^/  /' "$work/kafka.log" | grep -v '^  checks:'
+  add_counts "$work/kafka.log" "kafka"
+  # The check must be able to fail: a topic added to libs/contracts alone, and a lost ACL.
+  "$PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c["topics"]["newTopic"]="toolbus.new.topic"; c["platform"].append({"name":"toolbus.new.topic","partitions":3,"retentionMs":1}); json.dump(c,open(sys.argv[2],"w"))' "$work/kafka.json" "$work/kafka-probe.json"
+  sed '/name: toolbus.invoke.requests, patternType: literal/,+1d' k8s/kafka-users.yaml >"$work/users-probe.yaml"
+  kprobe() {
+    local what=$1 expect=$2; shift 2
+    if "$PY" scripts/charts/kafka-check.py "$@" >"$work/kprobe.log" 2>&1; then
+      ko "kafka check probe: $what was accepted"
+    elif ! grep -qF -- "$expect" "$work/kprobe.log"; then
+      ko "kafka check probe: $what refused, but without \"$expect\"" "$(grep -v '^  ok' "$work/kprobe.log")"
+    else
+      ok "kafka check probe: $what: $expect"
+    fi
+  }
+  if [[ -f "$work/development.yaml" ]]; then
+    kprobe "a topic only libs/contracts has" "no KafkaTopic for toolbus.new.topic" "$work/kafka-probe.json" k8s/kafka-users.yaml "development=$work/development.yaml"
+    kprobe "a topic no service is known to use" "newTopic (toolbus.new.topic) is in libs/contracts but SERVICE_IO names no service" "$work/kafka-probe.json" k8s/kafka-users.yaml
+  else
+    ko "kafka check probes: no development render to probe with"
+  fi
+  kprobe "an ACL the orchestrator lost" "orchestrator reads toolbus.invoke.requests but may not" "$work/kafka.json" "$work/users-probe.yaml"
+else
+  ko "kafka check: libs/contracts' topics could not be read" "$(cat "$work/kafka.err")"
+fi
+
+printf '{"name":"charts","label":"(lint, render, unit suites, k8s schemas, policy, env, metrics, kafka)","passed":%d,"failed":%d}\n' "$passed" "$failed" >"$reports/charts.checks.json"
 echo
 if ((failed > 0)); then
   log "charts: $passed passed, $failed failed: ${failures[*]}"

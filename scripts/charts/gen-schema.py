@@ -353,6 +353,9 @@ SCHEMA = closed(
                     }
                 ),
                 "saslMechanism": enum("", "plain", "scram-sha-256", "scram-sha-512"),
+                # KAFKA_NAMESPACE's alphabet (libs/service-kit), starting with a letter or digit
+                # so the KafkaTopic resources it prefixes keep valid Kubernetes names.
+                "namespace": string(pattern="^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"),
                 "peer": peer(),
             }
         ),

@@ -11,7 +11,9 @@
     (KAFKA_NAMESPACE, the same in every service's ConfigMap, in front: the transport prefixes
     names without a separator of its own), with at least the contract's partitions and its
     retention or compaction, and nothing else;
-  - in such a scenario, every KafkaUser it renders lets each service do what SERVICE_IO says;
+  - in such a scenario, every KafkaUser it renders lets each service do what SERVICE_IO says,
+    and under a namespace so do k8s/kafka-users.yaml's users with the namespace in front of
+    every topic and group name (as k8s/README.md tells to apply them);
   - k8s/kafka-users.yaml (no namespace) lets each service do what SERVICE_IO says, and names no
     topic the contract does not;
   - SERVICE_IO names every topic of libs/contracts, so a new topic cannot go unchecked.
@@ -128,6 +130,18 @@ def literal_topics_known(where: str, acls: list[dict], known: set[str], ns: str)
     return problems
 
 
+def prefixed(acls: list[dict], ns: str) -> list[dict]:
+    """k8s/kafka-users.yaml's rules for a platform under `ns`, as k8s/README.md derives them:
+    every topic and group resource name with the namespace in front."""
+    out = []
+    for acl in acls:
+        r = dict(acl.get("resource", {}))
+        if r.get("type") in ("topic", "group"):
+            r["name"] = ns + r.get("name", "")
+        out.append({**acl, "resource": r})
+    return out
+
+
 def users(docs: list[dict]) -> dict[str, list[dict]]:
     out = {}
     for d in docs:
@@ -149,7 +163,7 @@ def scenario_namespace(docs: list[dict]) -> tuple[str, list[str]]:
     return (values.pop() if values else ""), []
 
 
-def check_scenario(scenario: str, docs: list[dict], contract: dict, c: Checks) -> None:
+def check_scenario(scenario: str, docs: list[dict], contract: dict, file_users: dict[str, list[dict]], c: Checks) -> None:
     topics_docs = [d for d in docs if d.get("kind") == "KafkaTopic"]
     if not topics_docs:
         return
@@ -186,6 +200,15 @@ def check_scenario(scenario: str, docs: list[dict], contract: dict, c: Checks) -
     for service, acls in sorted(users(docs).items()):
         if service in SERVICE_IO:
             c.check(f"{scenario}: KafkaUser of {service} covers what its code reads and writes", acl_problems(scenario, service, acls, contract["topics"], ns))
+    if ns:
+        # Every user of k8s/kafka-users.yaml, prefixed as k8s/README.md says.
+        deployed = sorted(set(file_users) & set(SERVICE_IO))
+        problems = []
+        for service in deployed:
+            acls = prefixed(file_users.get(service, []), ns)
+            problems += acl_problems(f"{scenario}: kafka-users.yaml under {ns}", service, acls, contract["topics"], ns)
+            problems += literal_topics_known(f"{scenario}: kafka-users.yaml under {ns}", acls, set(contract["topics"].values()), ns)
+        c.check(f"{scenario}: kafka-users.yaml under {ns!r} covers {', '.join(deployed)}", problems)
 
 
 def main() -> int:
@@ -214,7 +237,7 @@ def main() -> int:
         )
     for arg in sys.argv[3:]:
         scenario, _, path = arg.partition("=")
-        check_scenario(scenario, manifests.load(Path(path)), contract, c)
+        check_scenario(scenario, manifests.load(Path(path)), contract, file_users, c)
     print(f"checks: {c.passed} passed, {c.failed} failed")
     return 1 if c.failed else 0
 

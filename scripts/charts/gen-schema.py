@@ -353,6 +353,9 @@ SCHEMA = closed(
                     }
                 ),
                 "saslMechanism": enum("", "plain", "scram-sha-256", "scram-sha-512"),
+                # KAFKA_NAMESPACE's alphabet (libs/service-kit), starting with a letter or digit
+                # so the KafkaTopic resources it prefixes keep valid Kubernetes names.
+                "namespace": string(pattern="^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"),
                 "peer": peer(),
             }
         ),
@@ -596,6 +599,9 @@ SCHEMA = closed(
                                 "modelP99LatencySeconds": {"type": "number", "exclusiveMinimum": 0},
                                 "consumerLagMessages": integer(1),
                                 "budgetPercent": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+                                "askFailurePercent": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+                                "askP99LatencySeconds": {"type": "number", "exclusiveMinimum": 0},
+                                "policyRefusalsPerSecond": {"type": "number", "exclusiveMinimum": 0},
                             }
                         ),
                     }

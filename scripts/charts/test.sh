@@ -17,6 +17,13 @@
 #      is set (scripts/charts/env-check.py, with the specs config-specs.mjs reads from the built
 #      config modules; the services are built first, from Nx's cache when current), and the
 #      check itself fails on an unread, a missing required and a misplaced secret variable
+#   9. the dashboard and the PrometheusRule query only metrics and labels the code registers
+#      (scripts/charts/metrics-check.py, with the registrations metric-names.mjs reads from the
+#      sources), their runbook links land on headings, and the check fails on a renamed metric,
+#      a dropped label and a histogram without its suffix
+#  10. the KafkaTopics of every render are libs/contracts' topics (kafka.namespace in front),
+#      and k8s/kafka-users.yaml (and any rendered KafkaUser) lets each service read and write
+#      what its code does (scripts/charts/kafka-check.py, with kafka-contract.mjs), with probes
 #
 # Counts every check, writes $TOOLBUS_ROOT/reports/tests/charts.checks.json
 # ({"name":"charts","passed":N,"failed":M}) and exits non-zero on any failure.
@@ -194,7 +201,68 @@ else
   ko "env check: the services' config specs could not be read (build or import failed)" "$out"$'\n'"$(cat "$work/specs.err" 2>/dev/null)"
 fi
 
-printf '{"name":"charts","label":"(lint, render, unit suites, k8s schemas, policy, env)","passed":%d,"failed":%d}\n' "$passed" "$failed" >"$reports/charts.checks.json"
+step "9. the dashboard and the alerts query only metrics and labels the code registers"
+if node scripts/charts/metric-names.mjs >"$work/metrics.json" 2>"$work/metrics.err"; then
+  metric_args=()
+  for s in "${scenarios[@]}"; do [[ -f "$work/$s.yaml" ]] && metric_args+=("$s=$work/$s.yaml"); done
+  dashboard=$CHART/files/dashboards/toolbus.json
+  "$PY" scripts/charts/metrics-check.py "$work/metrics.json" "$dashboard" "${metric_args[@]}" >"$work/metrics.log" 2>&1 || true
+  sed 's/^/  /' "$work/metrics.log" | grep -v '^  checks:'
+  add_counts "$work/metrics.log" "metrics"
+  # The check must be able to fail: a metric renamed in the code, and a label it no longer has.
+  mprobe() {
+    local what=$1 expect=$2 edit=$3
+    "$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); $edit; json.dump(m,open(sys.argv[2],'w'))" "$work/metrics.json" "$work/metrics-probe.json"
+    if "$PY" scripts/charts/metrics-check.py "$work/metrics-probe.json" "$dashboard" >"$work/mprobe.log" 2>&1; then
+      ko "metric check probe: $what was accepted"
+    elif ! grep -qF -- "$expect" "$work/mprobe.log"; then
+      ko "metric check probe: $what refused, but without \"$expect\"" "$(grep -v '^  ok' "$work/mprobe.log")"
+    else
+      ok "metric check probe: $what: $expect"
+    fi
+  }
+  mprobe "a metric renamed in the code" "toolbus_bus_consumer_lag is not a metric any code registers" \
+    'm["toolbus_bus_lag"]=m.pop("toolbus_bus_consumer_lag")'
+  mprobe "a label dropped in the code" "groups by step, which none of its metrics carries" \
+    'm["toolbus_policy_refusals_total"]["labels"]=["reason"]'
+  mprobe "a histogram queried without its suffix" "toolbus_ask_duration_seconds_bucket is not a metric any code registers" \
+    'm["toolbus_ask_duration_seconds"]["type"]="gauge"'
+else
+  ko "metric check: the code's metric registrations could not be read" "$(cat "$work/metrics.err")"
+fi
+
+step "10. the Kafka topics and users follow libs/contracts and the code"
+if node scripts/charts/kafka-contract.mjs >"$work/kafka.json" 2>"$work/kafka.err"; then
+  kafka_args=()
+  for s in "${scenarios[@]}"; do [[ -f "$work/$s.yaml" ]] && kafka_args+=("$s=$work/$s.yaml"); done
+  "$PY" scripts/charts/kafka-check.py "$work/kafka.json" k8s/kafka-users.yaml "${kafka_args[@]}" >"$work/kafka.log" 2>&1 || true
+  sed 's/^/  /' "$work/kafka.log" | grep -v '^  checks:'
+  add_counts "$work/kafka.log" "kafka"
+  # The check must be able to fail: a topic added to libs/contracts alone, and a lost ACL.
+  "$PY" -c 'import json,sys; c=json.load(open(sys.argv[1])); c["topics"]["newTopic"]="toolbus.new.topic"; c["platform"].append({"name":"toolbus.new.topic","partitions":3,"retentionMs":1}); json.dump(c,open(sys.argv[2],"w"))' "$work/kafka.json" "$work/kafka-probe.json"
+  sed '/name: toolbus.invoke.requests, patternType: literal/,+1d' k8s/kafka-users.yaml >"$work/users-probe.yaml"
+  kprobe() {
+    local what=$1 expect=$2; shift 2
+    if "$PY" scripts/charts/kafka-check.py "$@" >"$work/kprobe.log" 2>&1; then
+      ko "kafka check probe: $what was accepted"
+    elif ! grep -qF -- "$expect" "$work/kprobe.log"; then
+      ko "kafka check probe: $what refused, but without \"$expect\"" "$(grep -v '^  ok' "$work/kprobe.log")"
+    else
+      ok "kafka check probe: $what: $expect"
+    fi
+  }
+  if [[ -f "$work/development.yaml" ]]; then
+    kprobe "a topic only libs/contracts has" "no KafkaTopic for toolbus.new.topic" "$work/kafka-probe.json" k8s/kafka-users.yaml "development=$work/development.yaml"
+    kprobe "a topic no service is known to use" "newTopic (toolbus.new.topic) is in libs/contracts but SERVICE_IO names no service" "$work/kafka-probe.json" k8s/kafka-users.yaml
+  else
+    ko "kafka check probes: no development render to probe with"
+  fi
+  kprobe "an ACL the orchestrator lost" "orchestrator reads toolbus.invoke.requests but may not" "$work/kafka.json" "$work/users-probe.yaml"
+else
+  ko "kafka check: libs/contracts' topics could not be read" "$(cat "$work/kafka.err")"
+fi
+
+printf '{"name":"charts","label":"(lint, render, unit suites, k8s schemas, policy, env, metrics, kafka)","passed":%d,"failed":%d}\n' "$passed" "$failed" >"$reports/charts.checks.json"
 echo
 if ((failed > 0)); then
   log "charts: $passed passed, $failed failed: ${failures[*]}"

@@ -34,6 +34,7 @@ is one the service's config spec reads: scripts/charts/env-check.py holds every 
 {{- $_ := set $data "KAFKA_TLS_CA_FILE" (printf "%s/%s" (include "toolbus.kafkaCaDir" $root) $root.Values.kafka.ca.key) }}
 {{- end }}
 {{- with $root.Values.kafka.saslMechanism }}{{ $_ := set $data "KAFKA_SASL_MECHANISM" . }}{{ end }}
+{{- with $root.Values.kafka.namespace }}{{ $_ := set $data "KAFKA_NAMESPACE" . }}{{ end }}
 {{- end }}
 {{- if and $v.redis (not $root.Values.secrets.redis.name) $root.Values.redis.url }}
 {{- $_ := set $data "REDIS_URL" $root.Values.redis.url }}

@@ -1,4 +1,4 @@
-import { Counter, Histogram, metric } from '@toolbus/observability';
+import { Counter, Gauge, Histogram, metric } from '@toolbus/observability';
 
 /** Bus metrics, registered once per process in the shared Prometheus registry. */
 export const busMetrics = {
@@ -33,6 +33,17 @@ export const busMetrics = {
           help: 'Time from a message starting until it is finished',
           labelNames: ['topic', 'group'],
           buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+          registers: [r],
+        }),
+    ),
+  consumerLag: () =>
+    metric(
+      'toolbus_bus_consumer_lag',
+      (r) =>
+        new Gauge({
+          name: 'toolbus_bus_consumer_lag',
+          help: "Messages a Kafka consumer group is behind on a partition this instance owns: the partition's high watermark minus the group's committed or current offset",
+          labelNames: ['topic', 'partition', 'group'],
           registers: [r],
         }),
     ),

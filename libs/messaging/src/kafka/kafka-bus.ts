@@ -15,6 +15,8 @@ export interface KafkaBusOptions extends BusOptions {
   partitionsConsumedConcurrently?: number;
   /** Prefix of every topic and consumer group on the brokers (see KafkaTransportOptions). */
   namespace?: string;
+  /** How often `toolbus_bus_consumer_lag` asks the broker for watermarks and commits; 0 never. Default 10 s. */
+  consumerLagIntervalMs?: number;
 }
 
 /** A MessageBus over Apache Kafka. Throws at once when the TLS or SASL options are contradictory. */

@@ -7,6 +7,7 @@ import kafkajs, {
   type LogEntry,
   type Producer,
 } from 'kafkajs';
+import { ConsumerLagMonitor } from './consumer-lag.js';
 import { explainConnectError, type KafkaSecurity } from './kafka-security.js';
 import { stickyAssigner, type OwnedPartitions } from './sticky-assigner.js';
 import type {
@@ -41,6 +42,8 @@ export interface KafkaTransportOptions extends KafkaSecurity {
    * transport names topics without it. Default none.
    */
   namespace?: string;
+  /** How often `toolbus_bus_consumer_lag` asks the broker for watermarks and commits; 0 never. Default 10 s. */
+  consumerLagIntervalMs?: number;
 }
 
 const MAX_REQUEST_BYTES = 512 * 1024;
@@ -62,6 +65,7 @@ export class KafkaTransport implements Transport {
   private readonly inFlightSends = new Set<Promise<void>>();
   private readonly consumers = new Set<Consumer>();
   private readonly namespace: string;
+  private readonly lag: ConsumerLagMonitor;
 
   constructor(private readonly options: KafkaTransportOptions) {
     this.namespace = options.namespace ?? '';
@@ -83,6 +87,20 @@ export class KafkaTransport implements Transport {
       },
     };
     this.kafka = new Kafka(config);
+    // The monitor labels the gauge with the plain names users configure; the broker knows
+    // them only under the namespace, so the admin calls ask for the names on the wire.
+    this.lag = new ConsumerLagMonitor(
+      {
+        watermarks: async (topic) => (await this.getAdmin()).fetchTopicOffsets(this.wire(topic)),
+        committed: async (groupId, topic) => {
+          const [offsets] = await (
+            await this.getAdmin()
+          ).fetchOffsets({ groupId: this.wire(groupId), topics: [this.wire(topic)] });
+          return offsets?.partitions ?? [];
+        },
+      },
+      { intervalMs: options.consumerLagIntervalMs ?? 10_000, logger: options.logger },
+    );
   }
 
   /** A topic or group name as the brokers know it. */
@@ -205,8 +223,10 @@ export class KafkaTransport implements Transport {
       retry: { initialRetryTime: 100, retries: 8 },
     });
     let stopped = false;
+    const lag = this.lag.track(options.groupId, options.topic, options.fromBeginning);
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       owned.partitions = [...(event.payload.memberAssignment[topic] ?? [])];
+      lag.assigned(owned.partitions);
       options.onAssign?.(owned.partitions);
     });
     await this.connect(consumer);
@@ -233,8 +253,13 @@ export class KafkaTransport implements Transport {
           value: m.value,
           headers: headersToStrings(m.headers),
         }));
+        const first = batch.messages[0];
+        if (first) lag.fetched(batch.partition, first.offset, batch.highWatermark);
         await handler(records, {
-          resolveOffset,
+          resolveOffset: (offset) => {
+            resolveOffset(offset);
+            lag.resolved(batch.partition, offset);
+          },
           heartbeat: async () => {
             try {
               await heartbeat();
@@ -259,6 +284,7 @@ export class KafkaTransport implements Transport {
       stop: async () => {
         stopped = true;
         this.consumers.delete(consumer);
+        lag.stop();
         await consumer.disconnect();
       },
     };
@@ -352,6 +378,7 @@ export class KafkaTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    this.lag.close();
     await this.flush();
     await Promise.allSettled([...this.inFlightSends]);
     await Promise.allSettled([...this.consumers].map((c) => c.disconnect()));

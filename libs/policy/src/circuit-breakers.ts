@@ -115,8 +115,9 @@ export class ToolBreakers {
         return this.whileOpen<T>(tool, input, breaker.openedAt);
       throw error;
     }
+    // The answer does not wait for the cache: a write that fails is reported, not the call's.
     if (isCacheable(tool) && !this.options.isFailure({ result }))
-      await this.remember(tool, input, result);
+      void this.remember(tool, input, result);
     return { outcome: 'fresh', result };
   }
 

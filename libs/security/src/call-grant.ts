@@ -9,7 +9,8 @@ import {
   ToolName,
   type JsonObject,
 } from '@toolbus/contracts';
-import { SignJWT, type JWK } from 'jose';
+import type { JWK } from 'jose';
+import { signEdDsaJwt } from './eddsa-jwt.js';
 import { z } from 'zod';
 import { inputHash } from './input-hash.js';
 
@@ -190,14 +191,18 @@ export class CallGrantSigner {
       cid: call.callId,
       ih: inputHash(call.input),
     };
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: CALL_GRANT_ALG, kid: this.options.kid, typ: CALL_GRANT_TYP })
-      .setIssuer(this.options.issuer)
-      .setAudience(audience)
-      .setSubject(call.principal.subject)
-      .setIssuedAt(nowSeconds)
-      .setExpirationTime(exp)
-      .sign(this.options.key);
+    return signEdDsaJwt(
+      { kid: this.options.kid, typ: CALL_GRANT_TYP },
+      {
+        ...claims,
+        iss: this.options.issuer,
+        aud: audience,
+        sub: call.principal.subject,
+        iat: nowSeconds,
+        exp,
+      },
+      this.options.key,
+    );
   }
 }
 

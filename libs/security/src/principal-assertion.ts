@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { canonicalJson, Principal } from '@toolbus/contracts';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { errors as joseErrors, jwtVerify } from 'jose';
+import { signEdDsaJwt } from './eddsa-jwt.js';
 import { z } from 'zod';
 import type { GrantKeys } from './grant-keys.js';
 
@@ -57,21 +58,25 @@ export class PrincipalAssertionSigner {
 
   sign(principal: Principal, request: unknown): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({
-      kind: principal.kind,
-      tenant: principal.tenant,
-      scopes: principal.scopes,
-      ...(principal.regions ? { regions: principal.regions } : {}),
-      ...(principal.displayName ? { name: principal.displayName } : {}),
-      rh: requestHash(request),
-    })
-      .setProtectedHeader({ alg: 'EdDSA', kid: this.options.kid, typ: PRINCIPAL_ASSERTION_TYP })
-      .setIssuer(this.options.issuer)
-      .setAudience(this.options.audience)
-      .setSubject(principal.subject)
-      .setIssuedAt(now)
-      .setExpirationTime(now + (this.options.ttlSeconds ?? 600))
-      .sign(this.options.key);
+    return Promise.resolve(
+      signEdDsaJwt(
+        { kid: this.options.kid, typ: PRINCIPAL_ASSERTION_TYP },
+        {
+          kind: principal.kind,
+          tenant: principal.tenant,
+          scopes: principal.scopes,
+          ...(principal.regions ? { regions: principal.regions } : {}),
+          ...(principal.displayName ? { name: principal.displayName } : {}),
+          rh: requestHash(request),
+          iss: this.options.issuer,
+          aud: this.options.audience,
+          sub: principal.subject,
+          iat: now,
+          exp: now + (this.options.ttlSeconds ?? 600),
+        },
+        this.options.key,
+      ),
+    );
   }
 }
 

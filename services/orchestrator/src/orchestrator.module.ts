@@ -88,6 +88,8 @@ export async function orchestratorModule(
   const audit = new AuditPublisher(bus, logger.child({ component: 'audit' }), {
     includeArguments: config.AUDIT_LEDGER_ARGUMENTS,
   });
+  // Before the bus goes: the audit events of the last calls may still be on their way.
+  onStop('audit publications', () => audit.drain());
   const tools = new ToolCallsService(
     catalog,
     policySteps({

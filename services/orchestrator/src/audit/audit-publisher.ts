@@ -19,16 +19,37 @@ import type { ToolCallRequest, ToolCallResult } from '../calls/tool-call.js';
  * Publishes the orchestrator's audit events on `toolbus.audit`, for the ledger: one per tool
  * call (its decision, the step that refused it, its outcome, latency, a hash of the arguments;
  * the arguments themselves only with `includeArguments`, AUDIT_LEDGER_ARGUMENTS) and one per
- * ask (tokens, cost, stop reason). A
- * publication that fails is logged and does not fail the call: the call's effect already
- * happened or was refused, and the bus retries its own publishing.
+ * ask (tokens, cost, stop reason).
+ *
+ * The answer does not wait for Kafka's acknowledgement (a produce round trip, the largest part
+ * of what the policy chain added to a call): events are sent as they happen, up to
+ * `maxPending` at a time unacknowledged, past which the caller waits for its own, so a broker
+ * that is slow or away holds the calls back rather than letting the backlog grow. `drain` waits
+ * for every one; the shutdown sequence calls it before the bus disconnects. A publication that
+ * fails is logged and does not fail the call: the call's effect already happened or was
+ * refused, and the bus retries its own publishing.
  */
 export class AuditPublisher {
+  private readonly pending = new Set<Promise<void>>();
+  private readonly maxPending: number;
+
   constructor(
     private readonly bus: Pick<MessageBus, 'publish'>,
     private readonly logger: Logger,
-    private readonly options: { includeArguments?: boolean } = {},
-  ) {}
+    private readonly options: { includeArguments?: boolean; maxPending?: number } = {},
+  ) {
+    this.maxPending = options.maxPending ?? 1_000;
+  }
+
+  /** Publications not acknowledged yet. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Resolves once every publication made so far is acknowledged or has failed (and is logged). */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
 
   async toolCall(
     request: ToolCallRequest,
@@ -119,15 +140,17 @@ export class AuditPublisher {
       ...(traceId && !/^0+$/.test(traceId) ? { traceId } : {}),
       ...event,
     };
-    try {
-      await this.bus.publish(Topics.audit, {
-        type: Messages.auditRecorded.type,
-        key: value.tenant,
-        value,
-      });
-    } catch (error) {
-      this.logger.error({ err: error, action: value.action }, 'audit event could not be published');
-    }
+    const sent: Promise<void> = this.bus
+      .publish(Topics.audit, { type: Messages.auditRecorded.type, key: value.tenant, value })
+      .catch((error: unknown) =>
+        this.logger.error(
+          { err: error, action: value.action },
+          'audit event could not be published',
+        ),
+      )
+      .finally(() => this.pending.delete(sent));
+    this.pending.add(sent);
+    if (this.pending.size > this.maxPending) await sent;
   }
 }
 

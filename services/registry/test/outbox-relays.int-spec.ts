@@ -116,8 +116,7 @@ describe('two outbox relays on one database', () => {
         // This schema's own relays may be mid-publish (their poll or a kick): wait for the lock
         // rather than expecting it free on the first try.
         await waitFor(
-          async () =>
-            ((await em.query(OUTBOX_LOCK_SQL)) as Array<{ locked: boolean }>)[0]!.locked,
+          async () => ((await em.query(OUTBOX_LOCK_SQL)) as Array<{ locked: boolean }>)[0]!.locked,
           { timeoutMs: 5_000, what: 'this schema’s outbox lock' },
         );
         const name = `${tool}_other`.slice(0, 64);

@@ -47,23 +47,6 @@ WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job"}
 UNREAD: dict[str, set[str]] = {}
 
 
-class Checks:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name: str, problems: list[str]) -> None:
-        if problems:
-            self.failed += 1
-            print(f"  FAIL {name}")
-            for p in problems[:40]:
-                print(f"       - {p}")
-            if len(problems) > 40:
-                print(f"       ... and {len(problems) - 40} more")
-        else:
-            self.passed += 1
-            print(f"  ok   {name}")
-
 
 def has_code(service: str) -> bool:
     return (ROOT / "services" / service).is_dir() or (ROOT / "services" / "tool-consumers" / service).is_dir()
@@ -106,7 +89,7 @@ def container_env(doc: dict, configmaps: dict) -> tuple[dict[str, str], list[str
     return found, problems
 
 
-def check_scenario(scenario: str, path: Path, specs: dict, c: Checks) -> None:
+def check_scenario(scenario: str, path: Path, specs: dict, c: manifests.Checks) -> None:
     docs = manifests.load(path)
     configmaps = {
         (d["metadata"].get("namespace"), d["metadata"]["name"]): d.get("data") or {}
@@ -163,7 +146,7 @@ def main() -> int:
     if len(sys.argv) < 3:
         raise SystemExit(__doc__)
     specs = json.loads(Path(sys.argv[1]).read_text())
-    c = Checks()
+    c = manifests.Checks()
     for arg in sys.argv[2:]:
         scenario, _, path = arg.partition("=")
         check_scenario(scenario, Path(path), specs, c)

@@ -61,21 +61,6 @@ SERVICE_IO: dict[str, dict[str, list[str]]] = {
 }
 
 
-class Checks:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name: str, problems: list[str]) -> None:
-        if problems:
-            self.failed += 1
-            print(f"  FAIL {name}")
-            for p in problems[:40]:
-                print(f"       - {p}")
-        else:
-            self.passed += 1
-            print(f"  ok   {name}")
-
 
 def allows(acls: list[dict], kind: str, name: str, op: str) -> bool:
     """Whether a Strimzi simple-authorization ACL list grants `op` on resource `name`."""
@@ -163,7 +148,7 @@ def scenario_namespace(docs: list[dict]) -> tuple[str, list[str]]:
     return (values.pop() if values else ""), []
 
 
-def check_scenario(scenario: str, docs: list[dict], contract: dict, file_users: dict[str, list[dict]], c: Checks) -> None:
+def check_scenario(scenario: str, docs: list[dict], contract: dict, file_users: dict[str, list[dict]], c: manifests.Checks) -> None:
     topics_docs = [d for d in docs if d.get("kind") == "KafkaTopic"]
     if not topics_docs:
         return
@@ -216,7 +201,7 @@ def main() -> int:
         raise SystemExit(__doc__)
     contract = json.loads(Path(sys.argv[1]).read_text())
     topics: dict[str, str] = contract["topics"]
-    c = Checks()
+    c = manifests.Checks()
     named = {k for io in SERVICE_IO.values() for ks in io.values() for k in ks} - {"TOOL", "TOOLS"}
     c.check(
         f"every topic of libs/contracts ({len(topics)}) is read or written by a service of SERVICE_IO",

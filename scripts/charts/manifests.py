@@ -34,3 +34,23 @@ StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no
 def load(path: Path) -> list[dict]:
     """The non-empty documents of a multi-document YAML file."""
     return [d for d in yaml.load_all(path.read_text(), Loader=StrictLoader) if d]
+
+
+class Checks:
+    """Counts named checks and prints each as `ok` or `FAIL` with (at most 40 of) its problems."""
+
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name: str, problems: list[str]) -> None:
+        if problems:
+            self.failed += 1
+            print(f"  FAIL {name}")
+            for p in problems[:40]:
+                print(f"       - {p}")
+            if len(problems) > 40:
+                print(f"       ... and {len(problems) - 40} more")
+        else:
+            self.passed += 1
+            print(f"  ok   {name}")

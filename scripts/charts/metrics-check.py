@@ -55,21 +55,6 @@ TOKEN = re.compile(
 )
 
 
-class Checks:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name: str, problems: list[str]) -> None:
-        if problems:
-            self.failed += 1
-            print(f"  FAIL {name}")
-            for p in problems[:40]:
-                print(f"       - {p}")
-        else:
-            self.passed += 1
-            print(f"  ok   {name}")
-
 
 def tokens(expr: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
@@ -216,7 +201,7 @@ def main() -> int:
     if len(sys.argv) < 3:
         raise SystemExit(__doc__)
     metrics = json.loads(Path(sys.argv[1]).read_text())
-    c = Checks()
+    c = manifests.Checks()
     # The file itself, every panel, with the orchestrator's too (a render drops those while it is off).
     dashboard = json.loads(Path(sys.argv[2]).read_text())
     problems, n = dashboard_problems(Path(sys.argv[2]).name, dashboard, metrics, TARGET_LABELS | {"tier"})

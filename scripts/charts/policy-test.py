@@ -51,23 +51,6 @@ def looks_secret(name: str) -> bool:
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
 
 
-class Checks:
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name: str, problems: list[str]) -> None:
-        if problems:
-            self.failed += 1
-            print(f"  FAIL {name}")
-            for p in problems[:25]:
-                print(f"       - {p}")
-            if len(problems) > 25:
-                print(f"       ... and {len(problems) - 25} more")
-        else:
-            self.passed += 1
-            print(f"  ok   {name}")
-
 
 def pod_spec(doc: dict) -> dict | None:
     if doc.get("kind") == "CronJob":
@@ -110,8 +93,8 @@ def promql_metrics(expr: str) -> set[str]:
     return {n for n in names if n not in PROMQL_WORDS}
 
 
-def check_render(path: Path, network_policies: bool) -> Checks:
-    c = Checks()
+def check_render(path: Path, network_policies: bool) -> manifests.Checks:
+    c = manifests.Checks()
     print(f"policy: {path.name}")
     try:
         docs = manifests.load(path)
@@ -284,8 +267,8 @@ CANARIES = [
 ]
 
 
-def check_canaries(chart: str, kube_version: str) -> Checks:
-    c = Checks()
+def check_canaries(chart: str, kube_version: str) -> manifests.Checks:
+    c = manifests.Checks()
     print("policy: canary secret values")
     for what, values in CANARIES:
         canary = re.search(r"CANARY-\d+", yaml.safe_dump(values)).group(0)
